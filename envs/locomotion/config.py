@@ -1,0 +1,128 @@
+"""LocomotionEnvCfg: every knob of a locomotion task, with legged_gym's defaults (one line per field)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class EnvCfg:
+    num_envs: int = 4096  # parallel simulations
+    episode_length_s: float = 20.0  # s before a time-out
+    send_timeouts: bool = True  # report time-outs in extras["time_outs"] for bootstrapping
+
+
+@dataclass
+class RobotCfg:
+    urdf: str = ""  # URDF path, relative to the repository root
+    joint_names: list[str] = field(default_factory=list)  # actuated joints in action order
+    default_joint_pos: dict[str, float] = field(default_factory=dict)  # q0 (rad), by joint name
+    kp: dict[str, float] = field(default_factory=dict)  # N m/rad, first substring match in a joint name wins
+    kd: dict[str, float] = field(default_factory=dict)  # N m s/rad, same matching
+    action_scale: float = 0.25  # target = q0 + action_scale * action (rad)
+    foot_bodies: list[str] = field(default_factory=list)  # bodies that touch the ground
+    penalize_contacts_on: list[str] = field(default_factory=list)  # bodies whose contacts cost reward
+    terminate_after_contacts_on: list[str] = field(default_factory=list)  # bodies whose contacts end an episode
+    init_pos: tuple[float, float, float] = (0.0, 0.0, 0.42)  # spawn root position (m)
+    armature: float = 0.0  # rotor inertia per joint (kg m^2)
+
+
+@dataclass
+class SimCfg:
+    dt: float = 0.005  # physics step (s)
+    decimation: int = 4  # physics steps per policy step (policy dt = dt * decimation)
+    solver_iterations: int = 10  # constraint solver iterations
+    ls_iterations: int = 10  # line-search iterations
+    nthread: int = 0  # Batch threads (0 = all cores)
+
+
+@dataclass
+class CommandsCfg:
+    resampling_time: float = 10.0  # s between new commands
+    heading_command: bool = True  # yaw rate from a heading target
+    lin_vel_x: tuple[float, float] = (-1.0, 1.0)  # m/s
+    lin_vel_y: tuple[float, float] = (-1.0, 1.0)  # m/s
+    ang_vel_yaw: tuple[float, float] = (-1.0, 1.0)  # rad/s (ignored in heading mode)
+    heading: tuple[float, float] = (-3.14159, 3.14159)  # rad
+    small_command_threshold: float = 0.2  # |v_xy| below this -> (0, 0) (m/s)
+    curriculum: bool = False  # widen lin_vel_x when tracking is good
+    max_curriculum: float = 1.0  # largest |lin_vel_x| the curriculum reaches (m/s)
+
+
+@dataclass
+class InitStateCfg:
+    joint_pos_scale: tuple[float, float] = (0.5, 1.5)  # reset q = q0 * U(lo, hi)
+    root_vel: float = 0.5  # reset root velocities ~ U(-v, v) (m/s, rad/s)
+    root_xy: float = 1.0  # reset root xy ~ origin + U(-r, r) (m)
+
+
+@dataclass
+class DomainRandCfg:
+    randomize_friction: bool = True  # friction per env at start-up
+    friction_range: tuple[float, float] = (0.5, 1.25)  # sliding friction
+    randomize_base_mass: bool = False  # added root mass per env at start-up
+    added_mass_range: tuple[float, float] = (-1.0, 1.0)  # kg
+    push_robots: bool = True  # kick the root every push_interval_s
+    push_interval_s: float = 15.0  # s
+    max_push_vel_xy: float = 1.0  # m/s
+
+
+@dataclass
+class RewardsCfg:
+    scales: dict[str, float] = field(default_factory=lambda: {
+        "termination": 0.0, "tracking_lin_vel": 1.0, "tracking_ang_vel": 0.5, "lin_vel_z": -2.0,
+        "ang_vel_xy": -0.05, "orientation": 0.0, "torques": -1e-5, "dof_vel": 0.0, "dof_acc": -2.5e-7,
+        "base_height": 0.0, "feet_air_time": 1.0, "collision": -1.0, "feet_stumble": 0.0,
+        "action_rate": -0.01, "stand_still": 0.0, "dof_pos_limits": 0.0, "dof_vel_limits": 0.0,
+        "torque_limits": 0.0, "feet_contact_forces": 0.0,
+    })  # weight per term, multiplied by the policy dt; 0 = term off
+    only_positive_rewards: bool = True  # clip the step's total at zero (before termination)
+    tracking_sigma: float = 0.25  # tracking reward = exp(-error^2 / sigma)
+    soft_dof_pos_limit: float = 1.0  # fraction of the URDF range beyond which dof_pos_limits costs
+    soft_dof_vel_limit: float = 1.0  # fraction of the velocity limit
+    soft_torque_limit: float = 1.0  # fraction of the effort limit
+    base_height_target: float = 1.0  # m
+    max_contact_force: float = 100.0  # N, feet_contact_forces threshold
+    dof_vel_limit: float = 30.0  # rad/s, for dof_vel_limits
+
+
+@dataclass
+class ObsScalesCfg:
+    lin_vel: float = 2.0
+    ang_vel: float = 0.25
+    dof_pos: float = 1.0
+    dof_vel: float = 0.05
+    height_measurements: float = 5.0
+
+
+@dataclass
+class NormalizationCfg:
+    obs_scales: ObsScalesCfg = field(default_factory=ObsScalesCfg)
+    clip_observations: float = 100.0
+    clip_actions: float = 100.0
+
+
+@dataclass
+class NoiseCfg:
+    add_noise: bool = True  # uniform noise on the policy observation
+    noise_level: float = 1.0  # multiplies every scale below
+    dof_pos: float = 0.01
+    dof_vel: float = 1.5
+    lin_vel: float = 0.1
+    ang_vel: float = 0.2
+    gravity: float = 0.05
+    height_measurements: float = 0.1
+
+
+@dataclass
+class LocomotionEnvCfg:
+    env: EnvCfg = field(default_factory=EnvCfg)
+    robot: RobotCfg = field(default_factory=RobotCfg)
+    sim: SimCfg = field(default_factory=SimCfg)
+    commands: CommandsCfg = field(default_factory=CommandsCfg)
+    init_state: InitStateCfg = field(default_factory=InitStateCfg)
+    domain_rand: DomainRandCfg = field(default_factory=DomainRandCfg)
+    rewards: RewardsCfg = field(default_factory=RewardsCfg)
+    normalization: NormalizationCfg = field(default_factory=NormalizationCfg)
+    noise: NoiseCfg = field(default_factory=NoiseCfg)
+    seed: int = 1  # env random generator seed

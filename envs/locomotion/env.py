@@ -1,0 +1,221 @@
+"""LocomotionEnv: the rsl-rl 5.5 VecEnv for velocity-tracking locomotion on any Backend."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from rsl_rl.env import VecEnv
+from tensordict import TensorDict
+
+from envs.locomotion import randomization, terminations
+from envs.locomotion.commands import Commands
+from envs.locomotion.config import LocomotionEnvCfg
+from envs.locomotion.observations import policy_layout, privileged_layout
+from envs.locomotion.rewards import REWARD_TERMS, RewardInputs
+from legged_snn.sim.factory import make_backend
+from legged_snn.sim.model import ModelCfg
+
+
+def _match(table: dict[str, float], joint: str, what: str) -> float:
+    """First key of ``table`` that is a substring of ``joint`` (legged_gym's gain rule)."""
+    for key, value in table.items():
+        if key in joint:
+            return value
+    raise ValueError(f"robot.{what} has no entry matching joint {joint!r}; keys are {list(table)}")
+
+
+def model_cfg(cfg: LocomotionEnvCfg) -> ModelCfg:
+    """The simulator's view of a locomotion task."""
+    r = cfg.robot
+    missing = [j for j in r.joint_names if j not in r.default_joint_pos]
+    if missing:
+        raise ValueError(f"robot.default_joint_pos lacks {missing}")
+    bodies = list(dict.fromkeys(r.penalize_contacts_on + r.terminate_after_contacts_on))
+    return ModelCfg(
+        urdf=r.urdf, joint_names=r.joint_names, foot_bodies=r.foot_bodies, contact_bodies=bodies,
+        kp=[_match(r.kp, j, "kp") for j in r.joint_names], kd=[_match(r.kd, j, "kd") for j in r.joint_names],
+        sim_dt=cfg.sim.dt, init_pos=r.init_pos, armature=r.armature,
+        solver_iterations=cfg.sim.solver_iterations, ls_iterations=cfg.sim.ls_iterations,
+    )
+
+
+class LocomotionEnv(VecEnv):
+    """N robots tracking velocity commands; observations {"policy", "critic"}."""
+
+    def __init__(self, cfg: LocomotionEnvCfg, sim_device: str = "cpu") -> None:
+        self.cfg = cfg
+        if cfg.env.num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {cfg.env.num_envs}")
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        mcfg = model_cfg(cfg)
+        self.backend = make_backend(mcfg, cfg.env.num_envs, cfg.sim.decimation, sim_device, cfg.sim.nthread)
+        self.sim = self.backend.state
+        self.device = self.backend.device
+        self.num_envs = n = cfg.env.num_envs
+        self.num_actions = a = len(cfg.robot.joint_names)
+        self.dt = cfg.sim.dt * cfg.sim.decimation
+        self.max_episode_length_s = cfg.env.episode_length_s
+        self.max_episode_length = int(math.ceil(cfg.env.episode_length_s / self.dt))
+        nf = len(cfg.robot.foot_bodies)
+        names = list(dict.fromkeys(cfg.robot.penalize_contacts_on + cfg.robot.terminate_after_contacts_on))
+        self.penalized_ids = torch.tensor([nf + names.index(b) for b in cfg.robot.penalize_contacts_on], dtype=torch.long)
+        self.termination_ids = torch.tensor([nf + names.index(b) for b in cfg.robot.terminate_after_contacts_on],
+                                            dtype=torch.long)
+
+        self.default_joint_pos = torch.tensor([cfg.robot.default_joint_pos[j] for j in cfg.robot.joint_names])
+        rng = self.backend.joint_range
+        mid, half = rng.mean(dim=1), (rng[:, 1] - rng[:, 0]) / 2 * cfg.rewards.soft_dof_pos_limit
+        self.soft_joint_range = torch.stack([mid - half, mid + half], dim=1)
+
+        self.actions = torch.zeros(n, a)
+        self.last_actions = torch.zeros(n, a)
+        self.last_joint_vel = torch.zeros(n, a)
+        self.feet_air_time = torch.zeros(n, nf)
+        self.last_foot_contact = torch.zeros(n, nf, dtype=torch.bool)
+        self.foot_contact = torch.zeros(n, nf, dtype=torch.bool)
+        self.episode_length_buf = torch.zeros(n, dtype=torch.long)
+        self.reset_buf = torch.ones(n, dtype=torch.bool)
+        self.time_out_buf = torch.zeros(n, dtype=torch.bool)
+        self.common_step_counter = 0
+        self.commands_mgr = Commands(cfg.commands, n, self.gen)
+        self.commands = self.commands_mgr.values
+        self.blowups_total = 0
+
+        self.reward_scales = {k: v * self.dt for k, v in cfg.rewards.scales.items() if v != 0.0}
+        unknown = [k for k in self.reward_scales if k not in REWARD_TERMS]
+        if unknown:
+            raise ValueError(f"rewards.scales names unknown term(s) {unknown}; known: {sorted(REWARD_TERMS)}")
+        self.episode_sums = {k: torch.zeros(n) for k in self.reward_scales}
+
+        self.obs_layout = policy_layout(cfg, a, a)
+        self.priv_layout = privileged_layout(cfg)
+        randomization.randomize_startup(self.backend, cfg.domain_rand, self.gen)
+        self.friction = self.backend.get_friction()
+        self.added_mass = self.backend.get_added_mass()
+        self.extras: dict = {"log": {}}
+        self._reset_idx(torch.arange(n))
+        self._obs = self._compute_observations()
+
+    # ----------------------------------------------------------------------------------------- VecEnv
+    def get_observations(self) -> TensorDict:
+        """{"policy": (N, 48), "critic": (N, 48 + privileged)}."""
+        return self._obs
+
+    def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
+        """Apply (N, A) actions for one policy step; returns (obs, rewards (N,), dones (N,), extras)."""
+        clip = self.cfg.normalization.clip_actions
+        self.actions = torch.clamp(actions.to(self.device), -clip, clip)
+        targets = self.default_joint_pos + self.cfg.robot.action_scale * self.actions
+        self.backend.step(targets)
+        self.episode_length_buf += 1
+        self.common_step_counter += 1
+
+        # foot contact and air time (filtered over two steps, as legged_gym)
+        contact = self.sim.contact_force[:, : self.feet_air_time.shape[1], 2] > 1.0
+        contact_filt = contact | self.last_foot_contact
+        self.last_foot_contact = contact
+        self.foot_contact = contact
+        first_contact = (self.feet_air_time > 0.0) & contact_filt
+
+        self._post_physics_callbacks()
+        blown = self.backend.blown_up | terminations.invalid_state(self.sim.base_pos, self.sim.joint_pos)
+        self.blowups_total += int(blown.sum())
+        self.time_out_buf = terminations.time_out(self.episode_length_buf, self.max_episode_length)
+        self.reset_buf = terminations.contact_termination(self.sim.contact_force, self.termination_ids)
+        self.reset_buf |= blown | self.time_out_buf
+
+        rew = self._compute_rewards(first_contact)
+        self.feet_air_time += self.dt
+        self.feet_air_time *= ~contact_filt
+
+        self.extras = {"log": {}}
+        env_ids = self.reset_buf.nonzero(as_tuple=False).flatten()
+        self._reset_idx(env_ids)
+        self.extras["time_outs"] = self.time_out_buf.clone()
+        self.last_actions.copy_(self.actions)
+        self.last_joint_vel.copy_(self.sim.joint_vel)
+        self._obs = self._compute_observations()
+        return self._obs, rew, self.reset_buf.clone(), self.extras
+
+    # ------------------------------------------------------------------------------------ internals
+    def _post_physics_callbacks(self) -> None:
+        steps = int(self.cfg.commands.resampling_time / self.dt)
+        ids = (self.episode_length_buf % steps == 0).nonzero(as_tuple=False).flatten()
+        self.commands_mgr.resample(ids)
+        self.commands_mgr.update_heading(self.sim.base_quat)
+        dr = self.cfg.domain_rand
+        if dr.push_robots and self.common_step_counter % max(1, int(dr.push_interval_s / self.dt)) == 0:
+            randomization.push(self.backend, dr, torch.arange(self.num_envs), self.gen)
+
+    def _reward_inputs(self, first_contact: torch.Tensor) -> RewardInputs:
+        return RewardInputs(
+            sim=self.sim, commands=self.commands, actions=self.actions, last_actions=self.last_actions,
+            last_joint_vel=self.last_joint_vel, default_joint_pos=self.default_joint_pos,
+            soft_joint_range=self.soft_joint_range, effort_limit=self.backend.effort_limit,
+            feet_air_time=self.feet_air_time, first_contact=first_contact, foot_contact=self.foot_contact,
+            penalized_ids=self.penalized_ids, reset_buf=self.reset_buf, time_out_buf=self.time_out_buf, dt=self.dt,
+        )
+
+    def _compute_rewards(self, first_contact: torch.Tensor) -> torch.Tensor:
+        """sum_i scale_i * dt * f_i; clipped at zero if only_positive_rewards; termination added after."""
+        inputs = self._reward_inputs(first_contact)
+        rew = torch.zeros(self.num_envs)
+        for name, scale in self.reward_scales.items():
+            if name == "termination":
+                continue
+            term = REWARD_TERMS[name](inputs, self.cfg.rewards) * scale
+            rew += term
+            self.episode_sums[name] += term
+        if self.cfg.rewards.only_positive_rewards:
+            rew.clamp_(min=0.0)
+        if "termination" in self.reward_scales:
+            term = REWARD_TERMS["termination"](inputs, self.cfg.rewards) * self.reward_scales["termination"]
+            rew += term
+            self.episode_sums["termination"] += term
+        return rew
+
+    def _reset_idx(self, env_ids: torch.Tensor) -> None:
+        """Reset finished envs: log their episode sums, new state, new commands."""
+        if len(env_ids) == 0:
+            return
+        k, ic, g = len(env_ids), self.cfg.init_state, self.gen
+        log = self.extras.setdefault("log", {})
+        for name, sums in self.episode_sums.items():
+            log[f"Episode_Reward/{name}"] = torch.mean(sums[env_ids]) / self.max_episode_length_s
+            sums[env_ids] = 0.0
+        if self.cfg.commands.curriculum and "tracking_lin_vel" in self.reward_scales:
+            frac = float(log["Episode_Reward/tracking_lin_vel"]) / self.cfg.rewards.scales["tracking_lin_vel"]
+            self.commands_mgr.update_curriculum(frac)
+            log["Curriculum/max_command_x"] = float(self.commands_mgr.lin_vel_x[1])
+        log["Episode_Termination/time_out"] = self.time_out_buf[env_ids].float().mean()
+        log["Episode_Termination/blowups_total"] = float(self.blowups_total)
+
+        lo, hi = ic.joint_pos_scale
+        q = self.default_joint_pos * (lo + (hi - lo) * torch.rand(k, self.num_actions, generator=g))
+        q = torch.max(torch.min(q, self.backend.joint_range[:, 1]), self.backend.joint_range[:, 0])
+        pose = torch.zeros(k, 7)
+        pose[:, :3] = torch.tensor(self.cfg.robot.init_pos)
+        pose[:, :2] += (2 * torch.rand(k, 2, generator=g) - 1) * ic.root_xy
+        pose[:, 3] = 1.0
+        vel = (2 * torch.rand(k, 6, generator=g) - 1) * ic.root_vel
+        self.backend.reset(env_ids, pose, vel, q, torch.zeros(k, self.num_actions))
+
+        self.commands_mgr.resample(env_ids)
+        self.actions[env_ids] = 0.0
+        self.last_actions[env_ids] = 0.0
+        self.last_joint_vel[env_ids] = 0.0
+        self.feet_air_time[env_ids] = 0.0
+        self.last_foot_contact[env_ids] = False
+        self.episode_length_buf[env_ids] = 0
+
+    def _compute_observations(self) -> TensorDict:
+        clean = self.obs_layout.compute(self)
+        clip = self.cfg.normalization.clip_observations
+        policy = clean
+        if self.cfg.noise.add_noise:
+            noise = (2 * torch.rand(clean.shape, generator=self.gen) - 1) * self.obs_layout.noise_vec
+            policy = clean + noise
+        critic = torch.cat([clean, self.priv_layout.compute(self)], dim=-1)
+        return TensorDict({"policy": policy.clamp(-clip, clip), "critic": critic.clamp(-clip, clip)},
+                          batch_size=[self.num_envs])

@@ -1,0 +1,25 @@
+"""Episode ends: contact on termination bodies, simulator blow-ups, time-outs (flagged separately)."""
+
+from __future__ import annotations
+
+import torch
+
+
+def contact_termination(contact_force: torch.Tensor, body_ids: torch.Tensor, threshold: float = 1.0) -> torch.Tensor:
+    """(N,) True where any of the (N, B, 3) contact forces on ``body_ids`` exceeds ``threshold`` N."""
+    if len(body_ids) == 0:
+        return torch.zeros(contact_force.shape[0], dtype=torch.bool)
+    return torch.any(contact_force[:, body_ids].norm(dim=-1) > threshold, dim=1)
+
+
+def invalid_state(*tensors: torch.Tensor) -> torch.Tensor:
+    """(N,) True where any of the (N, ...) tensors holds NaN or inf."""
+    bad = torch.zeros(tensors[0].shape[0], dtype=torch.bool)
+    for t in tensors:
+        bad |= ~torch.isfinite(t.reshape(t.shape[0], -1)).all(dim=1)
+    return bad
+
+
+def time_out(episode_length: torch.Tensor, max_episode_length: int) -> torch.Tensor:
+    """(N,) True where the episode ran its full length."""
+    return episode_length >= max_episode_length

@@ -1,0 +1,24 @@
+"""The registered tasks: robot config x world x train config."""
+
+from __future__ import annotations
+
+from envs.locomotion.config import LocomotionEnvCfg
+from envs.robots.a1 import a1_env_cfg
+from legged_snn.registry import register_task, task_names
+from legged_snn.rl.config import TrainCfg
+
+
+def a1_flat_env() -> LocomotionEnvCfg:
+    """A1 on flat ground (legged_gym's a1 settings, plane instead of terrain)."""
+    return a1_env_cfg()
+
+
+def a1_flat_train() -> TrainCfg:
+    cfg = TrainCfg()
+    cfg.runner.experiment_name = "a1_flat"
+    cfg.runner.max_iterations = 300
+    return cfg
+
+
+if "a1_flat" not in task_names():
+    register_task("a1_flat", a1_flat_env, a1_flat_train)

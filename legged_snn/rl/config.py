@@ -1,0 +1,86 @@
+"""Train-config dataclasses (legged_gym's LeggedRobotCfgPPO figures) -> the rsl-rl 5.5 dict."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class PolicyCfg:
+    actor: str = "mlp"  # "mlp" (rsl-rl MLPModel) or "snn" (legged_snn.snn.actor:SpikingActor)
+    actor_hidden_dims: list[int] = field(default_factory=lambda: [512, 256, 128])
+    critic_hidden_dims: list[int] = field(default_factory=lambda: [512, 256, 128])
+    activation: str = "elu"
+    init_noise_std: float = 1.0
+    actor_obs_normalization: bool = False
+    critic_obs_normalization: bool = False
+    snn: dict = field(default_factory=dict)  # extra SpikingActor arguments (T, P, history, ...)
+
+
+@dataclass
+class AlgorithmCfg:
+    clip_param: float = 0.2
+    entropy_coef: float = 0.01
+    num_learning_epochs: int = 5
+    num_mini_batches: int = 4
+    learning_rate: float = 1e-3
+    schedule: str = "adaptive"
+    desired_kl: float = 0.01
+    gamma: float = 0.99
+    lam: float = 0.95
+    max_grad_norm: float = 1.0
+    value_loss_coef: float = 1.0
+    use_clipped_value_loss: bool = True
+    use_mixed_precision: bool = False
+
+
+@dataclass
+class RunnerCfg:
+    num_steps_per_env: int = 24
+    max_iterations: int = 1500
+    save_interval: int = 50
+    experiment_name: str = "a1_flat"
+    run_name: str = ""
+    logger: str = "tensorboard"  # or "wandb"
+    wandb_project: str = "legged_snn"
+    seed: int = 1
+
+
+@dataclass
+class TrainCfg:
+    policy: PolicyCfg = field(default_factory=PolicyCfg)
+    algorithm: AlgorithmCfg = field(default_factory=AlgorithmCfg)
+    runner: RunnerCfg = field(default_factory=RunnerCfg)
+
+
+ACTOR_CLASSES = {"mlp": "rsl_rl.models:MLPModel", "snn": "legged_snn.snn.actor:SpikingActor"}
+
+
+def to_rsl_rl(cfg: TrainCfg) -> dict:
+    """The dict rsl-rl's OnPolicyRunner reads."""
+    p, r = cfg.policy, cfg.runner
+    if p.actor not in ACTOR_CLASSES:
+        raise ValueError(f"policy.actor must be one of {sorted(ACTOR_CLASSES)}, got {p.actor!r}")
+    dist = {"class_name": "GaussianDistribution", "init_std": p.init_noise_std, "std_type": "scalar"}
+    actor = {"class_name": ACTOR_CLASSES[p.actor], "hidden_dims": list(p.actor_hidden_dims),
+             "obs_normalization": p.actor_obs_normalization, "distribution_cfg": dist}
+    if p.actor == "mlp":
+        actor["activation"] = p.activation
+    else:
+        actor.update(p.snn)
+    logger: str | dict = "tensorboard"
+    if r.logger == "wandb":
+        logger = {"class_name": "WandbLogWriter", "project_name": r.wandb_project}
+    return {
+        "num_steps_per_env": r.num_steps_per_env,
+        "save_interval": r.save_interval,
+        "obs_groups": {"actor": ["policy"], "critic": ["critic"]},
+        "algorithm": {"class_name": "PPO", **asdict(cfg.algorithm)},
+        "actor": actor,
+        "critic": {"class_name": "rsl_rl.models:MLPModel", "hidden_dims": list(p.critic_hidden_dims),
+                   "activation": p.activation, "obs_normalization": p.critic_obs_normalization},
+        "logger": logger,
+        "run_name": r.run_name,
+        "experiment_name": r.experiment_name,
+        "check_for_nan": True,
+    }

@@ -1,0 +1,1 @@
+"""Simulation: URDF -> MuJoCo model, and backends that step many copies of it."""

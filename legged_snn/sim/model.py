@@ -1,0 +1,188 @@
+"""URDF -> mujoco.MjSpec with everything a locomotion env needs, compiled to an MjModel.
+
+Adds to the robot: a free joint on the root body, a floor, position actuators (kp, kv, force range =
+URDF effort limit), IMU sensors on the root (framequat, gyro, velocimeter at site ``imu``) and one
+contact sensor per named body (found count + net contact force in the world frame).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import mujoco
+import numpy as np
+
+
+_REDUCE_NETFORCE = 3  # contact sensor reduce mode: net force and torque in the world frame
+
+
+class ModelError(ValueError):
+    """The robot description cannot provide what the config names."""
+
+
+@dataclass
+class ModelCfg:
+    """What the simulator needs to know about one robot and its world."""
+
+    urdf: str
+    """Path to the URDF (absolute, or relative to the repository root)."""
+    joint_names: Sequence[str]
+    """Actuated joints, in action order."""
+    foot_bodies: Sequence[str]
+    """Bodies that touch the ground when walking (contact sensors, air time, foot positions)."""
+    contact_bodies: Sequence[str] = ()
+    """Other bodies whose contacts are watched (penalized or terminating)."""
+    kp: Sequence[float] | float = 20.0
+    """PD stiffness per joint (N m / rad)."""
+    kd: Sequence[float] | float = 0.5
+    """PD damping per joint (N m s / rad)."""
+    sim_dt: float = 0.005
+    """Physics step (s)."""
+    init_pos: Sequence[float] = (0.0, 0.0, 0.42)
+    """Root body spawn position (m)."""
+    armature: float = 0.0
+    """Rotor inertia added to each actuated joint (kg m^2)."""
+    solver_iterations: int = 10
+    """Constraint solver iterations per physics step."""
+    ls_iterations: int = 10
+    """Line-search iterations per solver iteration."""
+    floor_friction: float = 1.0
+    """Sliding friction of the floor (randomized per env by the backend)."""
+    terrain: object | None = None
+    """A heightfield description (see terrain.py); None = flat plane."""
+    extra: dict = field(default_factory=dict)
+    """Reserved for robot-specific model edits."""
+
+
+@dataclass
+class ModelInfo:
+    """Indices into the compiled model that backends and envs use."""
+
+    joint_qpos_adr: np.ndarray  # (J,) qpos address of each actuated joint
+    joint_dof_adr: np.ndarray  # (J,) qvel address of each actuated joint
+    joint_range: np.ndarray  # (J, 2) rad
+    effort_limit: np.ndarray  # (J,) N m
+    foot_body_ids: np.ndarray  # (F,)
+    contact_body_names: list[str]  # feet first, then contact_bodies
+    total_mass: float  # kg
+    root_body_id: int
+
+
+def repo_path(path: str) -> str:
+    """Resolve a repository-relative path (resources/...) to an absolute one."""
+    if os.path.isabs(path):
+        return path
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(root, path)
+
+
+def _per_joint(value: Sequence[float] | float, n: int, name: str) -> np.ndarray:
+    arr = np.broadcast_to(np.asarray(value, dtype=float), (n,)) if np.ndim(value) == 0 else np.asarray(value, float)
+    if arr.shape != (n,):
+        raise ModelError(f"{name} has {arr.shape[0]} values for {n} joints; give one per joint or a scalar")
+    return arr
+
+
+def load_urdf(path: str) -> mujoco.MjSpec:
+    """Parse a URDF into an MjSpec, with a one-line error for a missing or broken file."""
+    full = repo_path(path)
+    if not os.path.isfile(full):
+        raise ModelError(f"URDF not found: {full}")
+    try:
+        spec = mujoco.MjSpec.from_file(full)
+    except Exception as exc:  # mujoco raises ValueError with a multi-line parser message
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"URDF {full} failed to parse: {first}") from None
+    spec.compiler.fusestatic = False
+    return spec
+
+
+def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
+    """Return the full simulation spec for one robot (not yet compiled)."""
+    spec = load_urdf(cfg.urdf)
+    bodies = {b.name: b for b in spec.bodies}
+    joints = {j.name: j for j in spec.joints}
+    missing = [j for j in cfg.joint_names if j not in joints]
+    if missing:
+        raise ModelError(f"URDF {cfg.urdf} lacks joint(s) {missing}; it has {sorted(joints)}")
+    for kind, names in (("foot body", cfg.foot_bodies), ("contact body", cfg.contact_bodies)):
+        lost = [b for b in names if b not in bodies]
+        if lost:
+            raise ModelError(f"URDF {cfg.urdf} lacks {kind}(s) {lost}; it has {sorted(b for b in bodies if b != 'world')}")
+    roots = [b for b in spec.worldbody.bodies]
+    if len(roots) != 1:
+        raise ModelError(f"URDF {cfg.urdf} must have one root link, found {[b.name for b in roots]}")
+    root = roots[0]
+    root.pos = list(cfg.init_pos)
+    root.add_freejoint(name="root")
+    root.add_site(name="imu", pos=[0, 0, 0], size=[0.01, 0, 0])
+
+    spec.option.timestep = cfg.sim_dt
+    spec.option.iterations = cfg.solver_iterations
+    spec.option.ls_iterations = cfg.ls_iterations
+    spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
+    spec.option.cone = mujoco.mjtCone.mjCONE_PYRAMIDAL
+    spec.option.disableflags |= mujoco.mjtDisableBit.mjDSBL_EULERDAMP
+
+    for g in spec.geoms:  # robot geoms collide with the world only, never with each other
+        g.contype, g.conaffinity, g.condim = 1, 0, 3
+    _add_ground(spec, cfg)
+
+    kp = _per_joint(cfg.kp, len(cfg.joint_names), "kp")
+    kd = _per_joint(cfg.kd, len(cfg.joint_names), "kd")
+    for i, name in enumerate(cfg.joint_names):
+        joint = joints[name]
+        lo, hi = joint.actfrcrange
+        if not joint.actfrclimited or hi <= 0:
+            raise ModelError(f"URDF {cfg.urdf} joint {name} has no effort limit; add <limit effort=...>")
+        joint.armature = cfg.armature
+        act = spec.add_actuator(name=name, target=name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
+        act.set_to_position(kp=kp[i], kv=kd[i])
+        act.forcelimited = True
+        act.forcerange = [lo, hi]
+
+    spec.add_sensor(name="imu_quat", type=mujoco.mjtSensor.mjSENS_FRAMEQUAT, objtype=mujoco.mjtObj.mjOBJ_SITE,
+                    objname="imu")
+    spec.add_sensor(name="imu_gyro", type=mujoco.mjtSensor.mjSENS_GYRO, objtype=mujoco.mjtObj.mjOBJ_SITE,
+                    objname="imu")
+    spec.add_sensor(name="imu_linvel", type=mujoco.mjtSensor.mjSENS_VELOCIMETER, objtype=mujoco.mjtObj.mjOBJ_SITE,
+                    objname="imu")
+    found_force = (1 << int(mujoco.mjtConDataField.mjCONDATA_FOUND)) | (1 << int(mujoco.mjtConDataField.mjCONDATA_FORCE))
+    for name in list(cfg.foot_bodies) + list(cfg.contact_bodies):
+        spec.add_sensor(name=f"contact_{name}", type=mujoco.mjtSensor.mjSENS_CONTACT,
+                        objtype=mujoco.mjtObj.mjOBJ_BODY, objname=name,
+                        intprm=[found_force, _REDUCE_NETFORCE, 1])
+    return spec
+
+
+def _add_ground(spec: mujoco.MjSpec, cfg: ModelCfg) -> None:
+    """A flat plane, or the terrain heightfield when cfg.terrain is set."""
+    if cfg.terrain is None:
+        floor = spec.worldbody.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 0.05])
+    else:
+        floor = cfg.terrain.add_to_spec(spec)  # type: ignore[attr-defined]
+    floor.contype, floor.conaffinity, floor.condim = 0, 1, 3
+    floor.friction = [cfg.floor_friction, 0.005, 0.0001]
+
+
+def build_model(cfg: ModelCfg) -> tuple[mujoco.MjModel, ModelInfo]:
+    """Compile the simulation model and collect the indices the backend needs."""
+    spec = build_spec(cfg)
+    try:
+        model = spec.compile()
+    except Exception as exc:
+        raise ModelError(f"model from {cfg.urdf} failed to compile: {str(exc).strip().splitlines()[0]}") from None
+    jids = [model.joint(n).id for n in cfg.joint_names]
+    info = ModelInfo(
+        joint_qpos_adr=model.jnt_qposadr[jids].copy(),
+        joint_dof_adr=model.jnt_dofadr[jids].copy(),
+        joint_range=model.jnt_range[jids].copy(),
+        effort_limit=model.actuator_forcerange[:, 1].copy(),
+        foot_body_ids=np.array([model.body(n).id for n in cfg.foot_bodies]),
+        contact_body_names=list(cfg.foot_bodies) + list(cfg.contact_bodies),
+        total_mass=float(model.body_subtreemass[0]),
+        root_body_id=int(model.joint("root").bodyid[0]),
+    )
+    return model, info
