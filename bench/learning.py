@@ -1,0 +1,65 @@
+"""Train a task for a fixed wall-clock budget and report how well it walks.
+
+    python bench/learning.py --task a1_flat --minutes 30 --json
+
+Tracking figures are fractions of their maximum: the episode sum of the term per second of episode,
+divided by its reward scale (legged_gym's convention; 1.0 = perfect tracking for a whole episode),
+averaged over the episodes that ended in the last 5 iterations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from envs.launch import make_session  # noqa: E402
+from legged_snn.cli import build_parser  # noqa: E402
+from legged_snn.rl.logger import BudgetReached  # noqa: E402
+
+
+def main() -> None:
+    p = build_parser("bench/learning.py")
+    p.add_argument("--minutes", type=float, default=30.0, help="wall-clock training budget")
+    p.add_argument("--json", action="store_true", help="print a JSON object as the last line")
+    p.add_argument("--history", choices=["stack", "membrane"], help="SNN history mode")
+    args = p.parse_args()
+    if args.run_name is None:
+        args.run_name = f"bench_{args.actor or 'default'}"
+    if args.max_iterations is None:
+        args.max_iterations = 100000
+    session = make_session(args)
+    runner, env = session.runner, session.env
+    runner.logger.deadline = time.time() + 60.0 * args.minutes
+    t0 = time.time()
+    try:
+        runner.learn(args.max_iterations, init_at_random_ep_len=True)
+    except BudgetReached:
+        runner.save(os.path.join(session.log_dir, f"model_{runner.current_learning_iteration}.pt"))
+    wall = time.time() - t0
+    hist = runner.logger.history[-5:]
+    scales = session.env_cfg.rewards.scales
+
+    def frac(term: str) -> float:
+        vals = [h[f"Episode_Reward/{term}"] for h in hist if f"Episode_Reward/{term}" in h]
+        return sum(vals) / len(vals) / scales[term] if vals and scales.get(term) else float("nan")
+
+    last = runner.logger.last_stats
+    out = {
+        "bench": "learning", "task": args.task, "actor": session.train_cfg.policy.actor,
+        "num_envs": env.num_envs, "minutes": round(wall / 60, 2),
+        "env_steps": int(last.get("total_steps", 0)), "iterations": len(runner.logger.history),
+        "mean_reward": round(sum(h["mean_reward"] for h in hist) / len(hist), 3),
+        "tracking_lin_vel": round(frac("tracking_lin_vel"), 3), "tracking_ang_vel": round(frac("tracking_ang_vel"), 3),
+        "mean_episode_length_s": round(sum(h["mean_episode_length"] for h in hist) / len(hist) * env.dt, 2),
+        "env_steps_per_s": round(last.get("total_steps", 0) / wall), "checkpoint": session.log_dir,
+    }
+    print(json.dumps(out) if args.json else out)
+
+
+if __name__ == "__main__":
+    main()

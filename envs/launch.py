@@ -1,0 +1,102 @@
+"""Assemble a training session from a task name and command-line overrides (train.py, play.py, bench/)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+from dataclasses import asdict, dataclass
+
+import torch
+import yaml
+
+import envs.tasks  # noqa: F401  (registers the tasks)
+from envs.locomotion.config import LocomotionEnvCfg
+from envs.locomotion.env import LocomotionEnv
+from legged_snn.cli import UserError, resolve_checkpoint, run_folder_name
+from legged_snn.registry import UnknownTaskError, load
+from legged_snn.rl.config import TrainCfg, to_rsl_rl
+from legged_snn.rl.runner import CheckpointError, LeggedRunner
+from legged_snn.sim.model import ModelError
+
+
+@dataclass
+class Session:
+    task: str
+    env_cfg: LocomotionEnvCfg
+    train_cfg: TrainCfg
+    env: LocomotionEnv
+    runner: LeggedRunner
+    log_dir: str | None
+    resume_path: str | None
+
+
+def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
+    """Task configs with the command-line overrides applied."""
+    try:
+        env_cfg, train_cfg = load(args.task)
+    except UnknownTaskError as exc:
+        raise UserError(str(exc)) from None
+    r = train_cfg.runner
+    if getattr(args, "num_envs", None) is not None:
+        env_cfg.env.num_envs = args.num_envs
+    if getattr(args, "seed", None) is not None:
+        r.seed = args.seed
+    env_cfg.seed = r.seed
+    if getattr(args, "max_iterations", None) is not None:
+        r.max_iterations = args.max_iterations
+    for name in ("experiment_name", "run_name", "logger"):
+        if getattr(args, name, None):
+            setattr(r, name, getattr(args, name))
+    if getattr(args, "actor", None):
+        train_cfg.policy.actor = args.actor
+    return env_cfg, train_cfg
+
+
+def _checked_actor(train_cfg: TrainCfg) -> None:
+    if train_cfg.policy.actor == "snn":
+        try:
+            import legged_snn.snn.actor  # noqa: F401
+        except ImportError:
+            raise UserError("--actor snn is not available in this version; use --actor mlp") from None
+
+
+def make_session(args: argparse.Namespace, log: bool = True) -> Session:
+    """Validate everything, build env and runner, and only then create the run folder."""
+    env_cfg, train_cfg = load_task(args)
+    _checked_actor(train_cfg)
+    exp_dir = os.path.join(args.log_root, train_cfg.runner.experiment_name)
+    resume_path = resolve_checkpoint(exp_dir, args.load_run, args.checkpoint) if args.resume else None
+    torch.manual_seed(train_cfg.runner.seed)
+    try:
+        env = LocomotionEnv(env_cfg, sim_device=args.sim_device)
+    except ModelError as exc:
+        raise UserError(str(exc)) from None
+    except ValueError as exc:
+        raise UserError(str(exc).splitlines()[0]) from None
+    rsl_cfg = to_rsl_rl(train_cfg)
+    meta = {"task": args.task, "actor": train_cfg.policy.actor, "obs_dim": env.obs_layout.dim,
+            "num_actions": env.num_actions}
+    log_dir = None
+    if log:
+        log_dir = os.path.join(exp_dir, run_folder_name(train_cfg.runner.run_name))
+        if os.path.exists(log_dir):
+            raise UserError(f"run folder {log_dir} exists; pick another --run_name")
+    runner = LeggedRunner(env, rsl_cfg, log_dir=None, device=args.rl_device, meta=meta)
+    if resume_path:
+        try:
+            runner.load(resume_path)
+        except CheckpointError as exc:
+            raise UserError(str(exc)) from None
+    if log_dir:
+        try:
+            os.makedirs(os.path.join(log_dir, "params"))
+            with open(os.path.join(log_dir, "params", "env.yaml"), "w") as f:
+                yaml.safe_dump(asdict(env_cfg), f, sort_keys=False)
+            with open(os.path.join(log_dir, "params", "train.yaml"), "w") as f:
+                yaml.safe_dump({**asdict(train_cfg), "rsl_rl": rsl_cfg}, f, sort_keys=False)
+        except OSError as exc:
+            shutil.rmtree(log_dir, ignore_errors=True)
+            raise UserError(f"cannot write the run folder {log_dir}: {exc.strerror}; pick a writable --log_root") from None
+        runner.logger.log_dir = log_dir
+    return Session(args.task, env_cfg, train_cfg, env, runner, log_dir, resume_path)

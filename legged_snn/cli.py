@@ -1,0 +1,112 @@
+"""legged_gym-compatible command line shared by train.py and play.py, plus run-folder bookkeeping."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import re
+import sys
+from datetime import datetime
+from typing import NoReturn, Sequence
+
+
+class UserError(Exception):
+    """Bad input from the user: printed as one line, exit status 2, nothing written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and a suggestion for mistyped flags."""
+
+    def error(self, message: str) -> NoReturn:
+        flags = [s for a in self._actions for s in a.option_strings]
+        hint = ""
+        m = re.search(r"unrecognized arguments: (\S+)", message)
+        if m:
+            close = difflib.get_close_matches(m.group(1).split("=")[0], flags, n=1)
+            hint = f"; did you mean {close[0]}?" if close else f"; see {self.prog} --help"
+        print(f"{self.prog}: error: {message}{hint}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    """The legged_gym flags, plus --logger and --actor."""
+    p = _Parser(prog=prog, description="legged_snn: locomotion with spiking actors on MuJoCo")
+    p.add_argument("--task", default="a1_flat", help="registered task name")
+    p.add_argument("--resume", action="store_true", help="resume training from a checkpoint")
+    p.add_argument("--experiment_name", help="folder under logs/ (default: the task's)")
+    p.add_argument("--run_name", help="suffix of the run folder name")
+    p.add_argument("--load_run", default="-1", help="run folder to load from; -1 = latest")
+    p.add_argument("--checkpoint", type=int, default=-1, help="model_<N>.pt to load; -1 = latest")
+    p.add_argument("--headless", action="store_true", help="no viewer")
+    p.add_argument("--rl_device", default="cpu", help="torch device for learning")
+    p.add_argument("--sim_device", default="cpu", help="simulation backend: cpu = mujoco.batch.Batch")
+    p.add_argument("--num_envs", type=_positive_int, help="number of parallel environments (>= 1)")
+    p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument("--max_iterations", type=_positive_int, help="training iterations")
+    p.add_argument("--logger", choices=["tensorboard", "wandb"], help="where scalars go")
+    p.add_argument("--actor", choices=["snn", "mlp"], help="policy network (default: the task's)")
+    p.add_argument("--log_root", default="logs", help="root folder of all runs")
+    return p
+
+
+def run_folder_name(run_name: str, now: datetime | None = None) -> str:
+    """``YYYY-mm-dd_HH-MM-SS[_run_name]``."""
+    stamp = (now or datetime.now()).strftime("%Y-%m-%d_%H-%M-%S")
+    return f"{stamp}_{run_name}" if run_name else stamp
+
+
+def list_runs(experiment_dir: str) -> list[str]:
+    """Run folders of an experiment, oldest first."""
+    if not os.path.isdir(experiment_dir):
+        return []
+    return sorted(d for d in os.listdir(experiment_dir) if os.path.isdir(os.path.join(experiment_dir, d)))
+
+
+def list_checkpoints(run_dir: str) -> list[int]:
+    """Iterations of the model_<it>.pt files in a run folder, ascending."""
+    its = []
+    for f in os.listdir(run_dir) if os.path.isdir(run_dir) else []:
+        m = re.fullmatch(r"model_(\d+)\.pt", f)
+        if m:
+            its.append(int(m.group(1)))
+    return sorted(its)
+
+
+def resolve_checkpoint(experiment_dir: str, load_run: str, checkpoint: int) -> str:
+    """Path of the checkpoint to load (-1 = latest run / latest model), or a UserError listing what exists."""
+    runs = list_runs(experiment_dir)
+    if not runs:
+        raise UserError(f"no runs in {experiment_dir}; train one first: python train.py --task=<task>")
+    if load_run in ("-1", ""):
+        candidates = [r for r in runs if list_checkpoints(os.path.join(experiment_dir, r))]
+        if not candidates:
+            raise UserError(f"no run in {experiment_dir} has a model_<it>.pt; runs: {', '.join(runs)}")
+        run = candidates[-1]
+    elif load_run in runs:
+        run = load_run
+    else:
+        raise UserError(f"--load_run {load_run} not found in {experiment_dir}; runs: {', '.join(runs[-10:])}")
+    run_dir = os.path.join(experiment_dir, run)
+    its = list_checkpoints(run_dir)
+    if not its:
+        raise UserError(f"run {run_dir} has no model_<it>.pt checkpoint")
+    it = its[-1] if checkpoint == -1 else checkpoint
+    if it not in its:
+        raise UserError(f"--checkpoint {checkpoint} not in {run_dir}; available: {', '.join(map(str, its))}")
+    return os.path.join(run_dir, f"model_{it}.pt")
+
+
+def parse(argv: Sequence[str] | None, prog: str) -> argparse.Namespace:
+    """Parse the command line."""
+    return build_parser(prog).parse_args(argv)

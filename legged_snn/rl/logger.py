@@ -1,0 +1,72 @@
+"""rsl-rl's Logger with a one-line console summary per iteration (scalars still go to the writer)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import io
+import statistics
+import time
+
+import torch
+from rsl_rl.utils.logger import Logger
+
+CONSOLE_TERMS = ("tracking_lin_vel", "tracking_ang_vel", "feet_air_time", "collision")
+"""Reward terms shown on the console line when the task has them."""
+
+
+class BudgetReached(Exception):
+    """Raised after the iteration that used up ``OneLineLogger.deadline``."""
+
+
+class OneLineLogger(Logger):
+    """Writes the same scalars as rsl-rl's Logger; prints one line instead of a block."""
+
+    extra_scalars: dict[str, float]
+    """Scalars other code (spike statistics, ...) sets for the next ``log`` call."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.extra_scalars = {}
+        self.last_stats: dict[str, float] = {}
+        self.history: list[dict[str, float]] = []
+        self.deadline: float | None = None  # time.time() after which training stops (checkpoint first)
+
+    def _extras_means(self) -> dict[str, float]:
+        sums: dict[str, list[float]] = {}
+        for ep in self.ep_extras:
+            for key, value in ep.items():
+                v = value.float().mean().item() if isinstance(value, torch.Tensor) else float(value)
+                sums.setdefault(key, []).append(v)
+        return {k: sum(v) / len(v) for k, v in sums.items()}
+
+    def log(self, it: int, start_it: int, total_it: int, collect_time: float, learn_time: float,
+            loss_dict: dict, learning_rate: float, action_std: torch.Tensor, rnd_weight: float | None,
+            **kwargs) -> None:
+        """Log scalars through rsl-rl, then print one line: it, steps/s, reward, length, terms, ETA."""
+        if self.writer is None:
+            return
+        extras = self._extras_means()
+        for key, value in self.extra_scalars.items():
+            self.writer.add_scalar(key, value, it)
+        with contextlib.redirect_stdout(io.StringIO()):
+            super().log(it, start_it, total_it, collect_time, learn_time, loss_dict, learning_rate, action_std,
+                        rnd_weight, **kwargs)
+        steps = self.cfg["num_steps_per_env"] * self.num_envs * self.gpu_world_size
+        fps = steps / max(collect_time + learn_time, 1e-9)
+        mean_rew = statistics.mean(self.rewbuffer) if self.rewbuffer else float("nan")
+        mean_len = statistics.mean(self.lenbuffer) if self.lenbuffer else float("nan")
+        done = it + 1 - start_it
+        eta = self.tot_time / max(done, 1) * (total_it - start_it - done)
+        self.last_stats = {"iteration": it, "env_steps_per_s": fps, "mean_reward": mean_rew,
+                           "mean_episode_length": mean_len, "total_steps": self.tot_timesteps,
+                           **extras, **self.extra_scalars}
+        self.history.append(self.last_stats)
+        terms = " ".join(
+            f"{t}={extras[f'Episode_Reward/{t}']:.3f}" for t in CONSOLE_TERMS if f"Episode_Reward/{t}" in extras
+        )
+        spikes = " ".join(f"{k.split('/')[-1]}={v:.3g}" for k, v in self.extra_scalars.items() if k.startswith("Console/"))
+        print(f"it {it + 1}/{total_it} | {fps:,.0f} steps/s | reward {mean_rew:.2f} | ep_len {mean_len:.0f} | "
+              f"{terms}{' | ' + spikes if spikes else ''} | ETA {datetime.timedelta(seconds=int(eta))}", flush=True)
+        if self.deadline is not None and time.time() > self.deadline:
+            raise BudgetReached(f"time budget reached after iteration {it}")

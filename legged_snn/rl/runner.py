@@ -1,0 +1,73 @@
+"""OnPolicyRunner with atomic checkpoints, safe loading, task-checked resume and a one-line console."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from rsl_rl.runners import OnPolicyRunner
+
+from legged_snn.rl.logger import OneLineLogger
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded into this run."""
+
+
+class LeggedRunner(OnPolicyRunner):
+    """rsl-rl's runner; ``meta`` (task, actor, obs sizes) is stored in every checkpoint and checked on load."""
+
+    def __init__(self, env, train_cfg: dict, log_dir: str | None = None, device: str = "cpu",
+                 meta: dict | None = None) -> None:
+        super().__init__(env, train_cfg, log_dir, device)
+        self.meta = dict(meta or {})
+        self.logger = OneLineLogger(
+            log_dir=log_dir, cfg=self.cfg, env_cfg=self.env.cfg, num_envs=self.env.num_envs,
+            is_distributed=self.is_distributed, gpu_world_size=self.gpu_world_size,
+            gpu_global_rank=self.gpu_global_rank, device=self.device,
+        )
+
+    def save(self, path: str, infos: dict | None = None) -> None:
+        """Write the checkpoint to ``path`` atomically (temp file + rename)."""
+        saved = self.alg.save()
+        saved["iter"] = self.current_learning_iteration
+        saved["infos"] = {**self.meta, **(infos or {})}
+        tmp = f"{path}.tmp"
+        torch.save(saved, tmp)
+        os.replace(tmp, path)
+        self.logger.save_model(path, self.current_learning_iteration)
+
+    def load(self, path: str, load_cfg: dict | None = None, strict: bool = True,
+             map_location: str | None = None) -> dict:
+        """Load a checkpoint without executing code from it; one-line errors for the wrong task or shapes."""
+        loaded = read_checkpoint(path, map_location)
+        check_meta(path, loaded.get("infos") or {}, self.meta)
+        try:
+            if self.alg.load(loaded, load_cfg, strict):
+                self.current_learning_iteration = loaded["iter"]
+        except RuntimeError as exc:
+            lines = [ln.strip() for ln in str(exc).splitlines() if "size mismatch" in ln or "Missing" in ln]
+            raise CheckpointError(f"checkpoint {path} does not fit this model: {(lines or [str(exc)])[0]}") from None
+        return loaded.get("infos") or {}
+
+
+def read_checkpoint(path: str, map_location: str | None = None) -> dict:
+    """torch.load(weights_only=True) with a clear error for a missing, corrupt or foreign file."""
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        loaded = torch.load(path, weights_only=True, map_location=map_location)
+    except Exception as exc:
+        raise CheckpointError(f"checkpoint {path} is corrupt or not a legged_snn checkpoint "
+                              f"({type(exc).__name__}); pick another with --checkpoint") from None
+    if not isinstance(loaded, dict) or "actor_state_dict" not in loaded:
+        raise CheckpointError(f"checkpoint {path} holds no actor_state_dict; it is not an rsl-rl checkpoint")
+    return loaded
+
+
+def check_meta(path: str, saved: dict, current: dict) -> None:
+    """Refuse a checkpoint whose task, actor or observation sizes differ from this run's."""
+    for key in ("task", "actor", "obs_dim", "num_actions"):
+        if key in saved and key in current and saved[key] != current[key]:
+            raise CheckpointError(f"checkpoint {path} was trained with {key}={saved[key]!r}, this run has "
+                                  f"{key}={current[key]!r}; load a checkpoint of the same {key}")
