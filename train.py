@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         session = make_session(args)
         if session.resume_path:
-            print(f"resumed from {session.resume_path} (iteration {session.runner.current_learning_iteration})")
+            print(f"resumed from {session.resume_path} (next iteration {session.runner.current_learning_iteration})")
         print(f"logging to {session.log_dir}")
         session.runner.learn(session.train_cfg.runner.max_iterations, init_at_random_ep_len=not session.resume_path)
     except UserError as exc:

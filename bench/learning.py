@@ -9,7 +9,6 @@ averaged over the episodes that ended in the last 5 iterations.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys

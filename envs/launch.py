@@ -97,6 +97,7 @@ def make_session(args: argparse.Namespace, log: bool = True) -> Session:
                 yaml.safe_dump({**asdict(train_cfg), "rsl_rl": rsl_cfg}, f, sort_keys=False)
         except OSError as exc:
             shutil.rmtree(log_dir, ignore_errors=True)
-            raise UserError(f"cannot write the run folder {log_dir}: {exc.strerror}; pick a writable --log_root") from None
+            raise UserError(f"cannot write the run folder {log_dir}: {exc.strerror}; "
+                            "pick a writable --log_root") from None
         runner.logger.log_dir = log_dir
     return Session(args.task, env_cfg, train_cfg, env, runner, log_dir, resume_path)

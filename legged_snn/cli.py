@@ -7,8 +7,9 @@ import difflib
 import os
 import re
 import sys
+from collections.abc import Sequence
 from datetime import datetime
-from typing import NoReturn, Sequence
+from typing import NoReturn
 
 
 class UserError(Exception):
@@ -41,7 +42,7 @@ def _positive_int(text: str) -> int:
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
     """The legged_gym flags, plus --logger and --actor."""
-    p = _Parser(prog=prog, description="legged_snn: locomotion with spiking actors on MuJoCo")
+    p = _Parser(prog=prog, description="legged_snn: locomotion with spiking actors on MuJoCo", allow_abbrev=False)
     p.add_argument("--task", default="a1_flat", help="registered task name")
     p.add_argument("--resume", action="store_true", help="resume training from a checkpoint")
     p.add_argument("--experiment_name", help="folder under logs/ (default: the task's)")

@@ -59,7 +59,8 @@ class LocomotionEnv(VecEnv):
         self.max_episode_length = int(math.ceil(cfg.env.episode_length_s / self.dt))
         nf = len(cfg.robot.foot_bodies)
         names = list(dict.fromkeys(cfg.robot.penalize_contacts_on + cfg.robot.terminate_after_contacts_on))
-        self.penalized_ids = torch.tensor([nf + names.index(b) for b in cfg.robot.penalize_contacts_on], dtype=torch.long)
+        self.penalized_ids = torch.tensor([nf + names.index(b) for b in cfg.robot.penalize_contacts_on],
+                                          dtype=torch.long)
         self.termination_ids = torch.tensor([nf + names.index(b) for b in cfg.robot.terminate_after_contacts_on],
                                             dtype=torch.long)
 

@@ -65,8 +65,10 @@ class OneLineLogger(Logger):
         terms = " ".join(
             f"{t}={extras[f'Episode_Reward/{t}']:.3f}" for t in CONSOLE_TERMS if f"Episode_Reward/{t}" in extras
         )
-        spikes = " ".join(f"{k.split('/')[-1]}={v:.3g}" for k, v in self.extra_scalars.items() if k.startswith("Console/"))
-        print(f"it {it + 1}/{total_it} | {fps:,.0f} steps/s | reward {mean_rew:.2f} | ep_len {mean_len:.0f} | "
+        console = {k: v for k, v in self.extra_scalars.items() if k.startswith("Console/")}
+        spikes = " ".join(f"{k.split('/')[-1]}={v:.3g}" for k, v in console.items())
+        rew_txt = f"reward {mean_rew:.2f} | ep_len {mean_len:.0f}" if self.rewbuffer else "reward - | ep_len -"
+        print(f"it {it + 1}/{total_it} | {fps:,.0f} steps/s | {rew_txt} | "
               f"{terms}{' | ' + spikes if spikes else ''} | ETA {datetime.timedelta(seconds=int(eta))}", flush=True)
         if self.deadline is not None and time.time() > self.deadline:
             raise BudgetReached(f"time budget reached after iteration {it}")

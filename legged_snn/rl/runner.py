@@ -43,8 +43,8 @@ class LeggedRunner(OnPolicyRunner):
         loaded = read_checkpoint(path, map_location)
         check_meta(path, loaded.get("infos") or {}, self.meta)
         try:
-            if self.alg.load(loaded, load_cfg, strict):
-                self.current_learning_iteration = loaded["iter"]
+            if self.alg.load(loaded, load_cfg, strict):  # "iter" is the last finished iteration
+                self.current_learning_iteration = loaded["iter"] + 1
         except RuntimeError as exc:
             lines = [ln.strip() for ln in str(exc).splitlines() if "size mismatch" in ln or "Missing" in ln]
             raise CheckpointError(f"checkpoint {path} does not fit this model: {(lines or [str(exc)])[0]}") from None

@@ -8,12 +8,11 @@ contact sensor per named body (found count + net contact force in the world fram
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import mujoco
 import numpy as np
-
 
 _REDUCE_NETFORCE = 3  # contact sensor reduce mode: net force and torque in the world frame
 
@@ -110,7 +109,8 @@ def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
     for kind, names in (("foot body", cfg.foot_bodies), ("contact body", cfg.contact_bodies)):
         lost = [b for b in names if b not in bodies]
         if lost:
-            raise ModelError(f"URDF {cfg.urdf} lacks {kind}(s) {lost}; it has {sorted(b for b in bodies if b != 'world')}")
+            have = sorted(b for b in bodies if b != "world")
+            raise ModelError(f"URDF {cfg.urdf} lacks {kind}(s) {lost}; it has {have}")
     roots = [b for b in spec.worldbody.bodies]
     if len(roots) != 1:
         raise ModelError(f"URDF {cfg.urdf} must have one root link, found {[b.name for b in roots]}")
@@ -149,7 +149,8 @@ def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
                     objname="imu")
     spec.add_sensor(name="imu_linvel", type=mujoco.mjtSensor.mjSENS_VELOCIMETER, objtype=mujoco.mjtObj.mjOBJ_SITE,
                     objname="imu")
-    found_force = (1 << int(mujoco.mjtConDataField.mjCONDATA_FOUND)) | (1 << int(mujoco.mjtConDataField.mjCONDATA_FORCE))
+    fields = mujoco.mjtConDataField
+    found_force = (1 << int(fields.mjCONDATA_FOUND)) | (1 << int(fields.mjCONDATA_FORCE))
     for name in list(cfg.foot_bodies) + list(cfg.contact_bodies):
         spec.add_sensor(name=f"contact_{name}", type=mujoco.mjtSensor.mjSENS_CONTACT,
                         objtype=mujoco.mjtObj.mjOBJ_BODY, objname=name,

@@ -1,0 +1,108 @@
+"""train.py end to end (real MuJoCo, real rsl-rl): checkpoints, --resume, and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+
+def run(root: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, os.path.join(root, "train.py"), *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def tree(path) -> list[str]:
+    return sorted(os.path.relpath(os.path.join(d, f), path) for d, _, fs in os.walk(path) for f in fs)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, root):
+    logs = tmp_path_factory.mktemp("logs")
+    res = run(root, "--task=a1_flat", "--num_envs=64", "--max_iterations=2", "--run_name=first",
+              f"--log_root={logs}", "--actor=mlp")
+    assert res.returncode == 0, res.stderr[-2000:]
+    return logs, res
+
+
+def test_train_writes_checkpoint_and_configs(trained):
+    logs, res = trained
+    runs = os.listdir(logs / "a1_flat")
+    assert len(runs) == 1 and runs[0].endswith("_first")
+    files = tree(logs / "a1_flat" / runs[0])
+    assert "model_1.pt" in files and "model_0.pt" in files
+    assert "params/env.yaml" in files and "params/train.yaml" in files
+    assert any(f.startswith("events.out.tfevents") for f in files)
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("it ")]
+    assert len(lines) == 2 and "steps/s" in lines[0] and "tracking_lin_vel" in lines[-1] and "ETA" in lines[0]
+    ckpt = torch.load(logs / "a1_flat" / runs[0] / "model_1.pt", weights_only=True)
+    assert ckpt["infos"]["task"] == "a1_flat" and ckpt["iter"] == 1
+
+
+def test_resume_loads_the_checkpoint(trained, root):
+    logs, _ = trained
+    res = run(root, "--task=a1_flat", "--num_envs=8", "--max_iterations=1", "--resume", f"--log_root={logs}",
+              "--run_name=second", "--actor=mlp")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "resumed from" in res.stdout and "model_1.pt (next iteration 2)" in res.stdout
+    second = [r for r in os.listdir(logs / "a1_flat") if r.endswith("_second")][0]
+    assert "model_2.pt" in os.listdir(logs / "a1_flat" / second)  # continues the iteration count
+
+
+def _assert_clean_failure(res, logs, before: list[str], *needles: str) -> None:
+    assert res.returncode != 0
+    err = res.stderr.strip().splitlines()
+    assert len(err) == 1, res.stderr
+    for n in needles:
+        assert n in err[0], err[0]
+    assert tree(logs) == before  # no partial run folder, nothing overwritten
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["--task=a1_flying"], ["unknown task 'a1_flying'", "a1_flat"]),
+    (["--num_envs=0"], ["--num_envs", ">= 1"]),
+    (["--resume", "--load_run=nope"], ["--load_run nope not found", "_first"]),
+    (["--resume", "--checkpoint=77"], ["--checkpoint 77", "available: "]),
+    (["--num_env=3"], ["unrecognized", "did you mean --num_envs"]),
+    (["--sim_device=cuda:0"], ["cuda:0", "cpu"]),
+])
+def test_bad_input_is_one_line(trained, root, args, needles):
+    logs, _ = trained
+    before = tree(logs)
+    res = run(root, "--num_envs=4", "--max_iterations=1", f"--log_root={logs}", *args)
+    _assert_clean_failure(res, logs, before, *needles)
+
+
+def test_checkpoint_of_another_task_is_refused(trained, root):
+    logs, _ = trained
+    run_dir = logs / "a1_flat" / [r for r in os.listdir(logs / "a1_flat") if r.endswith("_first")][0]
+    ckpt = torch.load(run_dir / "model_1.pt", weights_only=True)
+    # a checkpoint whose meta says another task
+    other = logs / "a1_flat" / "2000-01-01_00-00-00_other"
+    os.makedirs(other)
+    torch.save({**ckpt, "infos": {**ckpt["infos"], "task": "anymal_c_rough"}}, other / "model_5.pt")
+    # and one with no meta but a wrong observation size
+    shapes = logs / "a1_flat" / "2000-01-01_00-00-01_shapes"
+    os.makedirs(shapes)
+    actor = dict(ckpt["actor_state_dict"])
+    actor["mlp.0.weight"] = torch.zeros(128, 235)
+    torch.save({**ckpt, "actor_state_dict": actor, "infos": {}}, shapes / "model_5.pt")
+    before = tree(logs)
+    res = run(root, "--num_envs=4", f"--log_root={logs}", "--resume", "--load_run=2000-01-01_00-00-00_other")
+    _assert_clean_failure(res, logs, before, "task='anymal_c_rough'", "task='a1_flat'")
+    res = run(root, "--num_envs=4", f"--log_root={logs}", "--resume", "--load_run=2000-01-01_00-00-01_shapes")
+    _assert_clean_failure(res, logs, before, "mlp.0.weight", "235")
+
+
+def test_corrupt_checkpoint_is_refused(trained, root):
+    logs, _ = trained
+    bad = logs / "a1_flat" / "2000-01-01_00-00-02_corrupt"
+    os.makedirs(bad)
+    (bad / "model_3.pt").write_bytes(b"not a checkpoint")
+    before = tree(logs)
+    res = run(root, "--num_envs=4", f"--log_root={logs}", "--resume", "--load_run=2000-01-01_00-00-02_corrupt")
+    _assert_clean_failure(res, logs, before, "corrupt")
