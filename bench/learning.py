@@ -25,7 +25,6 @@ def main() -> None:
     p = build_parser("bench/learning.py")
     p.add_argument("--minutes", type=float, default=30.0, help="wall-clock training budget")
     p.add_argument("--json", action="store_true", help="print a JSON object as the last line")
-    p.add_argument("--history", choices=["stack", "membrane"], help="SNN history mode")
     args = p.parse_args()
     if args.run_name is None:
         args.run_name = f"bench_{args.actor or 'default'}"

@@ -50,15 +50,19 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
             setattr(r, name, getattr(args, name))
     if getattr(args, "actor", None):
         train_cfg.policy.actor = args.actor
+    if getattr(args, "history", None):
+        train_cfg.policy.snn["history"] = args.history
     return env_cfg, train_cfg
 
 
 def _checked_actor(train_cfg: TrainCfg) -> None:
     if train_cfg.policy.actor == "snn":
+        from legged_snn.snn.actor import check_snn_config
+
         try:
-            import legged_snn.snn.actor  # noqa: F401
-        except ImportError:
-            raise UserError("--actor snn is not available in this version; use --actor mlp") from None
+            check_snn_config(train_cfg.policy.snn)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
 
 
 def make_session(args: argparse.Namespace, log: bool = True) -> Session:
@@ -76,7 +80,7 @@ def make_session(args: argparse.Namespace, log: bool = True) -> Session:
         raise UserError(str(exc).splitlines()[0]) from None
     rsl_cfg = to_rsl_rl(train_cfg)
     meta = {"task": args.task, "actor": train_cfg.policy.actor, "obs_dim": env.obs_layout.dim,
-            "num_actions": env.num_actions}
+            "num_actions": env.num_actions, "mlp_hidden_dims": list(train_cfg.policy.actor_hidden_dims)}
     log_dir = None
     if log:
         log_dir = os.path.join(exp_dir, run_folder_name(train_cfg.runner.run_name))

@@ -57,6 +57,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--max_iterations", type=_positive_int, help="training iterations")
     p.add_argument("--logger", choices=["tensorboard", "wandb"], help="where scalars go")
     p.add_argument("--actor", choices=["snn", "mlp"], help="policy network (default: the task's)")
+    p.add_argument("--history", choices=["stack", "membrane"], help="spiking history mode (default: the task's)")
     p.add_argument("--log_root", default="logs", help="root folder of all runs")
     return p
 

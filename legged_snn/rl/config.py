@@ -7,14 +7,19 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass
 class PolicyCfg:
-    actor: str = "mlp"  # "mlp" (rsl-rl MLPModel) or "snn" (legged_snn.snn.actor:SpikingActor)
+    actor: str = "snn"  # "snn" (legged_snn.snn.actor:SpikingActor) or "mlp" (rsl-rl MLPModel, the baseline)
     actor_hidden_dims: list[int] = field(default_factory=lambda: [512, 256, 128])
     critic_hidden_dims: list[int] = field(default_factory=lambda: [512, 256, 128])
     activation: str = "elu"
     init_noise_std: float = 1.0
     actor_obs_normalization: bool = False
     critic_obs_normalization: bool = False
-    snn: dict = field(default_factory=dict)  # extra SpikingActor arguments (T, P, history, ...)
+    snn: dict = field(default_factory=lambda: {
+        "timesteps": 5, "pop_in": 10, "pop_out": 10, "history": "stack", "encoder_mode": "deterministic",
+        "neuron": {"current_decay": 0.5, "voltage_decay": 0.75, "threshold": 0.5, "reset": "zero",
+                   "surrogate_width": 0.5},
+        "mu_range": [-3.0, 3.0], "sigma2": 0.15, "tanh": False, "rate_reg": 0.0,
+    })  # SpikingActor arguments (PopSAN constants); the SNN normalizes its input (encoder expects z-scores)
 
 
 @dataclass
@@ -68,6 +73,7 @@ def to_rsl_rl(cfg: TrainCfg) -> dict:
         actor["activation"] = p.activation
     else:
         actor.update(p.snn)
+        actor["obs_normalization"] = True
     logger: str | dict = "tensorboard"
     if r.logger == "wandb":
         logger = {"class_name": "WandbLogWriter", "project_name": r.wandb_project}

@@ -31,6 +31,7 @@ class OneLineLogger(Logger):
         self.last_stats: dict[str, float] = {}
         self.history: list[dict[str, float]] = []
         self.deadline: float | None = None  # time.time() after which training stops (checkpoint first)
+        self.stats_fn = None  # () -> dict of scalars logged with each iteration (spike statistics)
 
     def _extras_means(self) -> dict[str, float]:
         sums: dict[str, list[float]] = {}
@@ -47,6 +48,8 @@ class OneLineLogger(Logger):
         if self.writer is None:
             return
         extras = self._extras_means()
+        if self.stats_fn is not None:
+            self.extra_scalars = self.stats_fn()
         for key, value in self.extra_scalars.items():
             self.writer.add_scalar(key, value, it)
         with contextlib.redirect_stdout(io.StringIO()):

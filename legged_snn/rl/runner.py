@@ -8,6 +8,7 @@ import torch
 from rsl_rl.runners import OnPolicyRunner
 
 from legged_snn.rl.logger import OneLineLogger
+from legged_snn.snn import energy
 
 
 class CheckpointError(ValueError):
@@ -26,6 +27,41 @@ class LeggedRunner(OnPolicyRunner):
             is_distributed=self.is_distributed, gpu_world_size=self.gpu_world_size,
             gpu_global_rank=self.gpu_global_rank, device=self.device,
         )
+        self.logger.stats_fn = self.spike_stats
+        self._record_rollout_spikes()
+
+    def _spiking_network(self):
+        return getattr(self.alg.get_policy(), "network", None)
+
+    def _record_rollout_spikes(self) -> None:
+        """Count spikes during rollouts only (the deployed policy's behaviour), not in PPO updates."""
+        net = self._spiking_network()
+        if net is None:
+            return
+        act = self.alg.act
+
+        def counted_act(obs):
+            net.record = True
+            try:
+                return act(obs)
+            finally:
+                net.record = False
+
+        self.alg.act = counted_act  # type: ignore[method-assign]
+
+    def spike_stats(self) -> dict[str, float]:
+        """Firing rates, SOPs and energy per inference since the last call (empty for an MLP actor)."""
+        net = self._spiking_network()
+        if net is None or net.inferences == 0:
+            return {}
+        mlp_sizes = [net.encoder.obs_dim, *self.meta.get("mlp_hidden_dims", []), net.decoder.num_actions]
+        rep = energy.report(net, mlp_sizes)
+        net.reset_stats()
+        out = rep.scalars()
+        rates = list(rep.firing_rates.values())
+        out.update({"Console/rate_in": rates[0], "Console/rate_hid": sum(rates[1:-1]) / max(len(rates) - 2, 1),
+                    "Console/E_pJ": rep.snn_energy_pj, "Console/mlp_over_snn": rep.mlp_over_snn})
+        return out
 
     def save(self, path: str, infos: dict | None = None) -> None:
         """Write the checkpoint to ``path`` atomically (temp file + rename)."""

@@ -1,0 +1,138 @@
+"""SpikingActor: the rsl-rl 5.5 model contract around the spiking network.
+
+``class_name: "legged_snn.snn.actor:SpikingActor"``. Two history modes:
+- ``stack``: stateless per control step (PopSAN: state zeroed every step); history, if any, arrives as extra
+  observation groups (stacked frames), each dimension encoded as its own input population.
+- ``membrane``: LIF state carried across control steps (a recurrent rsl-rl model). The hidden state is
+  (c, v, o), each [layers, envs, max width] zero-padded, reset only for envs that finished.
+"""
+
+from __future__ import annotations
+
+import torch
+from rsl_rl.models import MLPModel
+from rsl_rl.utils import unpad_trajectories
+from tensordict import TensorDict
+
+from legged_snn.snn.export import ExportedSNN, OnnxSNN
+from legged_snn.snn.network import SpikingNetwork
+from legged_snn.snn.neurons import NeuronCfg
+
+HISTORY_MODES = ("stack", "membrane")
+
+
+def check_snn_config(cfg: dict) -> None:
+    """One-line ValueError for a bad SpikingActor setting, naming the field and the allowed values."""
+    if cfg.get("history", "stack") not in HISTORY_MODES:
+        raise ValueError(f"snn.history must be one of {list(HISTORY_MODES)}, got {cfg['history']!r}")
+    if int(cfg.get("timesteps", 5)) < 1:
+        raise ValueError(f"snn.timesteps (T) must be >= 1, got {cfg['timesteps']}")
+    for key in ("pop_in", "pop_out"):
+        if int(cfg.get(key, 10)) < 2:
+            raise ValueError(f"snn.{key} (P) must be >= 2, got {cfg[key]}")
+    if cfg.get("encoder_mode", "deterministic") not in ("deterministic", "probabilistic"):
+        raise ValueError(f"snn.encoder_mode must be 'deterministic' or 'probabilistic', got {cfg['encoder_mode']!r}")
+    NeuronCfg(**cfg.get("neuron", {})).validate("snn.neuron")
+
+
+class SpikingActor(MLPModel):
+    """Normalization -> population encoder -> LIF layers -> population decoder -> Gaussian."""
+
+    def __init__(self, obs: TensorDict, obs_groups: dict[str, list[str]], obs_set: str, output_dim: int,
+                 hidden_dims: tuple[int, ...] | list[int] = (512, 256, 128), obs_normalization: bool = True,
+                 distribution_cfg: dict | None = None, timesteps: int = 5, pop_in: int = 10, pop_out: int = 10,
+                 neuron: dict | None = None, encoder_mode: str = "deterministic", history: str = "stack",
+                 mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
+                 rate_reg: float = 0.0, activation: str | None = None) -> None:
+        check_snn_config({"history": history, "timesteps": timesteps, "pop_in": pop_in, "pop_out": pop_out,
+                          "encoder_mode": encoder_mode, "neuron": neuron or {}})
+        self.is_recurrent = history == "membrane"
+        super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims=[1], activation="elu",
+                         obs_normalization=obs_normalization, distribution_cfg=distribution_cfg)
+        neuron_cfg = NeuronCfg(**(neuron or {}))  # replaces the placeholder MLP the parent built
+        neuron_cfg.validate("snn.neuron")
+        self.history = history
+        self.rate_reg = rate_reg
+        self.mlp = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
+                                  neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh)
+        self.hidden_dims = list(hidden_dims)
+        self.hidden_state: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    @property
+    def network(self) -> SpikingNetwork:
+        return self.mlp  # type: ignore[return-value]
+
+    # ---------------------------------------------------------------------------- hidden state
+    def _widths(self) -> list[int]:
+        return [layer.out_features for layer in self.network.layers]
+
+    def _pack(self, state: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-layer (c, v, o) list -> three [L, N, max width] tensors."""
+        n, w = state[0][0].shape[0], max(self._widths())
+        packed = []
+        for k in range(3):
+            t = state[0][k].new_zeros(len(state), n, w)
+            for i, s in enumerate(state):
+                t[i, :, : s[k].shape[1]] = s[k]
+            packed.append(t)
+        return packed[0], packed[1], packed[2]
+
+    def _unpack(self, packed) -> list:
+        return [tuple(packed[k][i, :, :w] for k in range(3)) for i, w in enumerate(self._widths())]
+
+    def _zero_state(self, n: int, like: torch.Tensor):
+        z = like.new_zeros(len(self._widths()), n, max(self._widths()))
+        return z, z.clone(), z.clone()
+
+    # -------------------------------------------------------------------------------- forward
+    def forward(self, obs: TensorDict, masks: torch.Tensor | None = None, hidden_state=None,
+                stochastic_output: bool = False) -> torch.Tensor:
+        """Action mean (or a sample) for obs; membrane mode steps the carried LIF state."""
+        if not self.is_recurrent:
+            obs = unpad_trajectories(obs, masks) if masks is not None else obs
+            mean = self.network(self.get_latent(obs))
+        elif masks is not None:  # PPO update: padded trajectories [S, B, ...] from their first states
+            latent = self.get_latent(obs)
+            state = self._unpack(hidden_state)
+            outs = []
+            for k in range(latent.shape[0]):
+                m, state = self.network(latent[k], state)
+                outs.append(m)
+            mean = unpad_trajectories(torch.stack(outs), masks)
+        else:  # rollout: one control step, state kept here
+            latent = self.get_latent(obs)
+            if self.hidden_state is None:
+                self.hidden_state = self._zero_state(latent.shape[0], latent)
+            mean, state = self.network(latent, self._unpack(self.hidden_state))
+            self.hidden_state = self._pack(state)
+        if self.distribution is not None:
+            if stochastic_output:
+                self.distribution.update(mean)
+                return self.distribution.sample()
+            return self.distribution.deterministic_output(mean)
+        return mean
+
+    def reset(self, dones: torch.Tensor | None = None, hidden_state=None) -> None:
+        """Clear the membrane state of finished envs (all if ``dones`` is None)."""
+        if not self.is_recurrent:
+            return
+        if dones is None:
+            self.hidden_state = hidden_state
+        elif self.hidden_state is not None:
+            done = dones.bool().view(-1)
+            for t in self.hidden_state:
+                t[:, done] = 0.0
+
+    def get_hidden_state(self):
+        return self.hidden_state if self.is_recurrent else None
+
+    def detach_hidden_state(self, dones: torch.Tensor | None = None) -> None:
+        if self.is_recurrent and self.hidden_state is not None:
+            self.hidden_state = tuple(t.detach() for t in self.hidden_state)  # type: ignore[assignment]
+
+    # --------------------------------------------------------------------------------- export
+    def as_jit(self) -> torch.nn.Module:
+        return ExportedSNN(self.obs_normalizer, self.network, self.is_recurrent)
+
+    def as_onnx(self, verbose: bool = False) -> torch.nn.Module:
+        return OnnxSNN(self.obs_normalizer, self.network, self.is_recurrent, self.obs_dim)

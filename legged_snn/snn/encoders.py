@@ -1,0 +1,60 @@
+"""Population encoder (PopSAN): Gaussian receptive fields -> spike trains over T timesteps.
+
+Each of the D observation dimensions drives P neurons with stimulation
+``A = exp(-(s - mu)^2 / (2 sigma^2))``, mu evenly spaced over ``mu_range`` and sigma learnable.
+Deterministic (regular) spikes: ``v += A; spike when v > th; v -= th`` (th = 0.999), whose spike count by
+step t has the closed form ``ceil(t A / th) - 1``; probabilistic spikes: Bernoulli(A) each step.
+Straight-through gradient: ``d spike_t / d A = 1``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+MODES = ("deterministic", "probabilistic")
+
+
+class PopulationEncoder(nn.Module):
+    """(N, D) normalized observation -> (T, N, D * P) spikes (dimension-major: d * P + p)."""
+
+    def __init__(self, obs_dim: int, pop_size: int = 10, timesteps: int = 5, mu_range: tuple[float, float] = (-3.0, 3.0),
+                 sigma2: float = 0.15, mode: str = "deterministic", threshold: float = 0.999) -> None:
+        super().__init__()
+        if pop_size < 2:
+            raise ValueError(f"encoder.pop_size must be >= 2, got {pop_size}")
+        if timesteps < 1:
+            raise ValueError(f"encoder.timesteps must be >= 1, got {timesteps}")
+        if mode not in MODES:
+            raise ValueError(f"encoder.mode must be one of {list(MODES)}, got {mode!r}")
+        if sigma2 <= 0:
+            raise ValueError(f"encoder.sigma2 must be > 0, got {sigma2}")
+        self.obs_dim, self.pop_size, self.timesteps, self.mode, self.threshold = (
+            obs_dim, pop_size, timesteps, mode, threshold)
+        mu = torch.linspace(mu_range[0], mu_range[1], pop_size).repeat(obs_dim, 1)
+        self.mu = nn.Parameter(mu)  # (D, P)
+        self.sigma = nn.Parameter(torch.full((obs_dim, pop_size), sigma2 ** 0.5))  # (D, P)
+        self.register_buffer("steps", torch.arange(1, timesteps + 1, dtype=torch.float32))
+
+    @property
+    def out_features(self) -> int:
+        return self.obs_dim * self.pop_size
+
+    def stimulation(self, obs: torch.Tensor) -> torch.Tensor:
+        """(N, D) -> A (N, D * P) in [0, 1]."""
+        diff = obs.unsqueeze(-1) - self.mu
+        return torch.exp(-0.5 * diff.square() / self.sigma.square()).flatten(1)
+
+    def hard_spikes(self, a: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(N, K) stimulation -> (T, N, K) 0/1 spikes, no gradient."""
+        a = a.detach()
+        if self.mode == "deterministic":
+            counts = torch.clamp(torch.ceil(self.steps.view(-1, 1, 1) * a / self.threshold) - 1.0, min=0.0)
+            return torch.diff(counts, dim=0, prepend=torch.zeros_like(counts[:1]))
+        rand = torch.rand((self.timesteps, *a.shape), generator=generator, device=a.device)
+        return (rand < a).to(a.dtype)
+
+    def forward(self, obs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(N, D) -> spikes (T, N, D * P), straight-through gradient to mu and sigma."""
+        a = self.stimulation(obs)
+        return self.hard_spikes(a, generator) + (a - a.detach()).unsqueeze(0)  # value = spikes, grad = identity

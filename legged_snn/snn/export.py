@@ -1,0 +1,143 @@
+"""Forward-only, TorchScript- and ONNX-friendly copies of the spiking actor (normalizer inside).
+
+The membrane-mode export takes and returns the LIF state (c, v, o), each [layers, batch, max width].
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from legged_snn.snn.neurons import RESETS
+
+
+class SNNCore(nn.Module):
+    """normalizer + encoder + LIF layers + decoder in plain tensor ops; one control step."""
+
+    def __init__(self, normalizer: nn.Module, network) -> None:
+        super().__init__()
+        self.normalizer = copy.deepcopy(normalizer).cpu()
+        enc, cfg = network.encoder, network.neuron
+        self.register_buffer("mu", enc.mu.detach().clone().cpu())
+        self.register_buffer("sigma", enc.sigma.detach().clone().cpu())
+        self.register_buffer("steps", enc.steps.detach().clone().cpu())
+        self.enc_threshold = float(enc.threshold)
+        self.probabilistic = enc.mode == "probabilistic"
+        self.fcs = nn.ModuleList(copy.deepcopy(layer.fc).cpu() for layer in network.layers)
+        self.widths = [layer.out_features for layer in network.layers]
+        self.a, self.b, self.th = float(cfg.current_decay), float(cfg.voltage_decay), float(cfg.threshold)
+        self.reset_mode = RESETS.index(cfg.reset)
+        self.register_buffer("dec_w", network.decoder.weight.detach().clone().cpu())
+        self.register_buffer("dec_b", network.decoder.bias.detach().clone().cpu())
+        self.tanh = bool(network.decoder.tanh)
+        self.timesteps = int(network.timesteps)
+        self.num_actions = int(network.decoder.num_actions)
+        self.pop_out = int(network.decoder.pop_size)
+
+    def forward(self, obs: torch.Tensor, c: torch.Tensor, v: torch.Tensor, o: torch.Tensor):
+        x = self.normalizer(obs)
+        a = torch.exp(-0.5 * (x.unsqueeze(-1) - self.mu).square() / self.sigma.square()).flatten(1)
+        if self.probabilistic:
+            spikes = (torch.rand(self.timesteps, a.shape[0], a.shape[1]) < a).to(a.dtype)
+        else:
+            counts = torch.clamp(torch.ceil(self.steps.view(-1, 1, 1) * a / self.enc_threshold) - 1.0, min=0.0)
+            spikes = counts - torch.cat([torch.zeros_like(counts[:1]), counts[:-1]], dim=0)
+        cs, vs, os_ = [], [], []
+        i = 0
+        for fc in self.fcs:
+            w = self.widths[i]
+            cur = fc(spikes)  # (T, N, w)
+            ci, vi, oi = c[i, :, :w], v[i, :, :w], o[i, :, :w]
+            outs = []
+            for t in range(self.timesteps):
+                ci = self.a * ci + cur[t]
+                if self.reset_mode == 0:
+                    vi = (self.b * vi + ci) * (1.0 - oi)
+                elif self.reset_mode == 1:
+                    vi = self.b * vi + ci - self.th * oi
+                else:
+                    vi = self.b * vi * (1.0 - oi) + ci
+                oi = (vi > self.th).to(vi.dtype)
+                outs.append(oi)
+            spikes = torch.stack(outs, dim=0)
+            cs.append(ci)
+            vs.append(vi)
+            os_.append(oi)
+            i += 1
+        rates = spikes.mean(dim=0).view(-1, self.num_actions, self.pop_out)
+        mean = (rates * self.dec_w).sum(dim=-1) + self.dec_b
+        if self.tanh:
+            mean = torch.tanh(mean)
+        return mean, self._pad(cs, c), self._pad(vs, v), self._pad(os_, o)
+
+    def _pad(self, parts: list[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros_like(like)
+        for i, p in enumerate(parts):
+            out[i, :, : p.shape[1]] = p
+        return out
+
+    def zero_state(self, n: int) -> torch.Tensor:
+        return torch.zeros(len(self.widths), n, max(self.widths))
+
+
+class ExportedSNN(nn.Module):
+    """TorchScript export: ``forward(obs) -> actions`` (stack) or ``forward(obs, c, v, o)`` (membrane)."""
+
+    def __init__(self, normalizer: nn.Module, network, recurrent: bool) -> None:
+        super().__init__()
+        self.core = SNNCore(normalizer, network)
+        self.recurrent = recurrent
+        self.num_layers = len(self.core.widths)
+        self.max_width = max(self.core.widths)
+        self.c = torch.zeros(self.num_layers, 1, self.max_width)
+        self.v = torch.zeros(self.num_layers, 1, self.max_width)
+        self.o = torch.zeros(self.num_layers, 1, self.max_width)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        z = torch.zeros(self.num_layers, obs.shape[0], self.max_width)
+        if self.recurrent:
+            mean, c, v, o = self.core(obs, self.c, self.v, self.o)
+            self.c, self.v, self.o = c, v, o
+            return mean
+        return self.core(obs, z, z, z)[0]
+
+    @torch.jit.export
+    def reset(self) -> None:
+        """Zero the carried membrane state (membrane mode; batch size 1)."""
+        self.c = torch.zeros(self.num_layers, 1, self.max_width)
+        self.v = torch.zeros(self.num_layers, 1, self.max_width)
+        self.o = torch.zeros(self.num_layers, 1, self.max_width)
+
+
+class OnnxSNN(nn.Module):
+    """ONNX export; membrane mode has the state as explicit inputs/outputs."""
+
+    def __init__(self, normalizer: nn.Module, network, recurrent: bool, obs_dim: int) -> None:
+        super().__init__()
+        self.core = SNNCore(normalizer, network)
+        self.recurrent = recurrent
+        self.obs_dim = obs_dim
+
+    def forward(self, obs: torch.Tensor, c: torch.Tensor | None = None, v: torch.Tensor | None = None,
+                o: torch.Tensor | None = None):
+        if not self.recurrent:
+            z = self.core.zero_state(obs.shape[0])
+            return self.core(obs, z, z, z)[0]
+        return self.core(obs, c, v, o)
+
+    def get_dummy_inputs(self):
+        obs = torch.zeros(1, self.obs_dim)
+        if not self.recurrent:
+            return (obs,)
+        z = self.core.zero_state(1)
+        return (obs, z, z.clone(), z.clone())
+
+    @property
+    def input_names(self) -> list[str]:
+        return ["obs", "c_in", "v_in", "o_in"] if self.recurrent else ["obs"]
+
+    @property
+    def output_names(self) -> list[str]:
+        return ["actions", "c_out", "v_out", "o_out"] if self.recurrent else ["actions"]

@@ -1,0 +1,101 @@
+"""The spiking core: encoder -> LIF layers (layer-major) -> output population -> decoder, with spike counting.
+
+The first layer takes the encoder's spikes through ``_EncodedLinear``: forward is one (T*N, D*P) x (D*P, H)
+matmul; backward gives the weights their exact gradient and the encoder its straight-through gradient as
+``W^T sum_t g_t`` (one (N, H) x (H, D*P) matmul instead of T), which is what autograd would compute, cheaper.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from legged_snn.snn.decoders import PopulationDecoder
+from legged_snn.snn.encoders import PopulationEncoder
+from legged_snn.snn.neurons import LIFLayer, NeuronCfg, lif_scan
+
+
+class _EncodedLinear(torch.autograd.Function):
+    """currents_t = W s_t + b for hard spikes s (T, N, K) whose gradient goes straight to A (N, K)."""
+
+    @staticmethod
+    def forward(ctx, stim: torch.Tensor, hard: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor):
+        T, N, K = hard.shape
+        flat = hard.reshape(T * N, K)
+        ctx.save_for_backward(flat, weight)
+        ctx.shape = (T, N)
+        return torch.addmm(bias, flat, weight.t()).view(T, N, -1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        flat, weight = ctx.saved_tensors
+        T, N = ctx.shape
+        g = grad.reshape(T * N, -1)
+        g_weight = g.t() @ flat
+        g_bias = g.sum(dim=0)
+        g_stim = grad.sum(dim=0) @ weight if ctx.needs_input_grad[0] else None
+        return g_stim, None, g_weight, g_bias
+
+
+class SpikingNetwork(nn.Module):
+    """(N, D) normalized observation -> (N, A) action mean; spike statistics counted when ``record``."""
+
+    def __init__(self, obs_dim: int, num_actions: int, hidden_dims: list[int], timesteps: int = 5,
+                 pop_in: int = 10, pop_out: int = 10, neuron: NeuronCfg | None = None, encoder_mode: str = "deterministic",
+                 mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False) -> None:
+        super().__init__()
+        self.neuron = neuron or NeuronCfg()
+        self.neuron.validate("snn.neuron")
+        self.encoder = PopulationEncoder(obs_dim, pop_in, timesteps, mu_range, sigma2, encoder_mode)
+        sizes = [self.encoder.out_features, *hidden_dims, num_actions * pop_out]
+        self.layers = nn.ModuleList(LIFLayer(i, o, self.neuron) for i, o in zip(sizes[:-1], sizes[1:]))
+        self.decoder = PopulationDecoder(num_actions, pop_out, tanh)
+        self.timesteps = timesteps
+        self.record = False
+        self.reset_stats()
+
+    # ---------------------------------------------------------------------------------- statistics
+    def reset_stats(self) -> None:
+        """Zero the spike counters: per layer (encoder first) spikes and neuron-steps."""
+        n = len(self.layers) + 1
+        self.spike_counts = torch.zeros(n, dtype=torch.float64)
+        self.neuron_steps = torch.zeros(n, dtype=torch.float64)
+        self.inferences = 0
+
+    def _count(self, idx: int, spikes: torch.Tensor) -> None:
+        self.spike_counts[idx] += float(spikes.detach().sum())
+        self.neuron_steps[idx] += float(spikes.numel())
+
+    def layer_names(self) -> list[str]:
+        return ["encoder"] + [f"lif{i}" for i in range(len(self.layers) - 1)] + ["output"]
+
+    def fan_outs(self) -> list[int]:
+        """Synapses leaving each spiking population (the output population feeds the decoder's MACs)."""
+        return [layer.fc.out_features for layer in self.layers] + [0]
+
+    # ------------------------------------------------------------------------------------- forward
+    def forward(self, obs: torch.Tensor, state: list | None = None, fused: bool = True):
+        """obs (N, D) -> mean (N, A); with ``state`` (one (c, v, o) per layer) also returns the new state."""
+        stim = self.encoder.stimulation(obs)
+        hard = self.encoder.hard_spikes(stim)
+        if self.record:
+            self._count(0, hard)
+        first = self.layers[0]
+        current = _EncodedLinear.apply(stim, hard, first.fc.weight, first.fc.bias)
+        new_state = []
+        n = obs.shape[0]
+        st = state[0] if state is not None else first.zero_state(n, obs.device, current.dtype)
+        x, s = lif_scan(current, st, self.neuron) if fused else first(hard + (stim - stim.detach()), st, fused)
+        new_state.append(s)
+        if self.record:
+            self._count(1, x)
+        for i, layer in enumerate(self.layers[1:], start=1):
+            st = state[i] if state is not None else None
+            x, s = layer(x, st, fused)
+            new_state.append(s)
+            if self.record:
+                self._count(i + 1, x)
+        if self.record:
+            self.inferences += n
+        mean = self.decoder(x)
+        return (mean, new_state) if state is not None else mean

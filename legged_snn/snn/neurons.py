@@ -1,0 +1,168 @@
+"""Current-based LIF layers with explicit state, unrolled layer-major (one matmul per layer for all T).
+
+Neuron (snntorch ``Synaptic`` semantics, reset detached, reset applied on the step after a spike):
+
+    c_t = a c_{t-1} + I_t                          (a: current decay, I_t = W x_t + b)
+    zero:      v_t = (b v_{t-1} + c_t) (1 - o_{t-1})
+    subtract:  v_t =  b v_{t-1} + c_t - th o_{t-1}
+    popsan:    v_t =  b v_{t-1} (1 - o_{t-1}) + c_t    (PopSAN's published form)
+    o_t = H(v_t - th), surrogate dO/dv = 1 / (2 w) inside |v - th| < w (rectangular)
+
+``lif_scan`` runs the elementwise recurrence over T in a custom autograd function (forward and BPTT written
+out, no per-op autograd graph); ``tests/test_snn_neurons.py`` proves it equal to snntorch's ``Synaptic``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+RESETS = ("zero", "subtract", "popsan")
+
+
+@dataclass
+class NeuronCfg:
+    current_decay: float = 0.5  # a in [0, 1]
+    voltage_decay: float = 0.75  # b in [0, 1]
+    threshold: float = 0.5  # th > 0
+    reset: str = "zero"  # one of RESETS
+    surrogate_width: float = 0.5  # w > 0: half-width of the rectangular surrogate window
+
+    def validate(self, where: str = "neuron") -> None:
+        """One-line ValueError naming the bad field and what is allowed."""
+        for name in ("current_decay", "voltage_decay"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{where}.{name} must be in [0, 1], got {v}")
+        if self.threshold <= 0:
+            raise ValueError(f"{where}.threshold must be > 0, got {self.threshold}")
+        if self.reset not in RESETS:
+            raise ValueError(f"{where}.reset must be one of {list(RESETS)}, got {self.reset!r}")
+        if self.surrogate_width <= 0:
+            raise ValueError(f"{where}.surrogate_width must be > 0, got {self.surrogate_width}")
+
+
+class RectSpike(torch.autograd.Function):
+    """Heaviside forward; rectangular surrogate 1/(2w) on |x| < w backward. x = v - th."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, width: float = 0.5) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.width = width
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (x,) = ctx.saved_tensors
+        return grad * (x.abs() < ctx.width).to(grad.dtype) / (2.0 * ctx.width), None
+
+
+def rect_surrogate(width: float = 0.5):
+    """A snntorch ``spike_grad`` callable with the rectangular surrogate."""
+    return lambda x: RectSpike.apply(x, width)
+
+
+class _LIFScan(torch.autograd.Function):
+    """Elementwise LIF recurrence over T with hand-written BPTT."""
+
+    @staticmethod
+    def forward(ctx, current: torch.Tensor, c0: torch.Tensor, v0: torch.Tensor, o0: torch.Tensor,
+                a: float, b: float, th: float, reset: int, width: float):
+        T = current.shape[0]
+        spikes = torch.empty_like(current)
+        volts = torch.empty_like(current)
+        c, v, o = c0, v0, o0
+        for t in range(T):
+            c = c * a + current[t]
+            if reset == 0:
+                v = (v * b + c) * (1.0 - o)
+            elif reset == 1:
+                v = v * b + c - th * o
+            else:
+                v = v * b * (1.0 - o) + c
+            o = (v > th).to(current.dtype)
+            volts[t] = v
+            spikes[t] = o
+        ctx.save_for_backward(volts, spikes, o0)
+        ctx.consts = (a, b, th, reset, width)
+        return spikes, c, v, o
+
+    @staticmethod
+    def backward(ctx, g_spikes, g_c, g_v, g_o):
+        volts, spikes, o0 = ctx.saved_tensors
+        a, b, th, reset, width = ctx.consts
+        T = volts.shape[0]
+        g_current = torch.empty_like(volts)
+        zero = torch.zeros_like(volts[0])
+        gv_next, gc_next = zero, zero  # dL/dv_{t+1}, dL/dc_{t+1}
+        scale = 1.0 / (2.0 * width)
+        for t in range(T - 1, -1, -1):
+            surrogate = ((volts[t] - th).abs() < width).to(volts.dtype) * scale
+            gv = g_spikes[t] * surrogate if g_spikes is not None else zero
+            if t == T - 1:
+                gv = gv + (g_v if g_v is not None else zero)
+            else:
+                gv = gv + gv_next * (b * (1.0 - spikes[t]) if reset in (0, 2) else b)
+            o_prev = spikes[t - 1] if t > 0 else o0
+            gc = gv * (1.0 - o_prev) if reset == 0 else gv
+            gc = gc + (gc_next * a if t < T - 1 else (g_c if g_c is not None else zero))
+            g_current[t] = gc
+            gv_next, gc_next = gv, gc
+        # gradients w.r.t. the initial state (membrane mode carries it across control steps)
+        g_v0 = gv_next * (b * (1.0 - o0) if reset in (0, 2) else b)
+        g_c0 = gc_next * a
+        return g_current, g_c0, g_v0, None, None, None, None, None, None
+
+
+def lif_scan(current: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], cfg: NeuronCfg):
+    """(T, N, H) input currents + state (c, v, o) each (N, H) -> spikes (T, N, H), new state."""
+    c0, v0, o0 = state
+    reset = RESETS.index(cfg.reset)
+    spikes, c, v, o = _LIFScan.apply(current, c0, v0, o0, cfg.current_decay, cfg.voltage_decay, cfg.threshold,
+                                     reset, cfg.surrogate_width)
+    return spikes, (c, v, o)
+
+
+def lif_scan_reference(current: torch.Tensor, state, cfg: NeuronCfg):
+    """The same recurrence with plain autograd ops (readable reference, used by tests and exports)."""
+    c, v, o = state
+    out = []
+    for t in range(current.shape[0]):
+        c = cfg.current_decay * c + current[t]
+        o_prev = o.detach()
+        if cfg.reset == "zero":
+            v = (cfg.voltage_decay * v + c) * (1.0 - o_prev)
+        elif cfg.reset == "subtract":
+            v = cfg.voltage_decay * v + c - cfg.threshold * o_prev
+        else:
+            v = cfg.voltage_decay * v * (1.0 - o_prev) + c
+        o = RectSpike.apply(v - cfg.threshold, cfg.surrogate_width)
+        out.append(o)
+    return torch.stack(out), (c, v, o)
+
+
+class LIFLayer(nn.Module):
+    """Linear synapses + current-based LIF neurons; input (T, N, in) spikes -> (T, N, out) spikes."""
+
+    def __init__(self, in_features: int, out_features: int, cfg: NeuronCfg) -> None:
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        self.fc = nn.Linear(in_features, out_features)
+        self.out_features = out_features
+
+    def zero_state(self, n: int, device=None, dtype=torch.float32):
+        """(c, v, o) all zeros, each (n, out)."""
+        z = torch.zeros(n, self.out_features, device=device, dtype=dtype)
+        return z, z.clone(), z.clone()
+
+    def forward(self, x: torch.Tensor, state=None, fused: bool = True):
+        """x (T, N, in) -> spikes (T, N, out), state (c, v, o). One matmul over all T*N rows."""
+        T, N = x.shape[:2]
+        current = self.fc(x.reshape(T * N, -1)).reshape(T, N, -1)
+        if state is None:
+            state = self.zero_state(N, x.device, current.dtype)
+        scan = lif_scan if fused else lif_scan_reference
+        return scan(current, state, self.cfg)

@@ -1,0 +1,183 @@
+"""Encoder, SpikingActor contract, exports and energy accounting."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from tensordict import TensorDict
+from torch.distributions import Normal
+
+from legged_snn.snn import energy
+from legged_snn.snn.actor import SpikingActor, check_snn_config
+from legged_snn.snn.encoders import PopulationEncoder
+
+GROUPS = {"actor": ["policy"], "critic": ["critic"]}
+DIST = {"class_name": "GaussianDistribution", "init_std": 0.8}
+
+
+def _obs(n: int = 5, d: int = 7, seed: int = 0) -> TensorDict:
+    g = torch.Generator().manual_seed(seed)
+    return TensorDict({"policy": torch.randn(n, d, generator=g) * 1.5, "critic": torch.randn(n, 3, generator=g)},
+                      batch_size=[n])
+
+
+def _actor(history: str = "stack", **kw) -> SpikingActor:
+    torch.manual_seed(0)
+    actor = SpikingActor(_obs(), GROUPS, "actor", 3, hidden_dims=[32, 16], distribution_cfg=DIST, history=history,
+                         **kw)
+    # give the normalizer non-trivial statistics, as after some training
+    actor.update_normalization(_obs(200, seed=3))
+    return actor
+
+
+def test_deterministic_encoder_counts_match_closed_form():
+    enc = PopulationEncoder(3, pop_size=10, timesteps=8)
+    obs = torch.rand(400, 3) * 8 - 4
+    spikes = enc(obs).detach()
+    a = enc.stimulation(obs).detach()
+    # PopSAN's regular spikes: v += A; spike when v > 0.999; v -= 0.999
+    v, counts = torch.zeros_like(a), torch.zeros_like(a)
+    for _ in range(8):
+        v += a
+        s = (v > 0.999).float()
+        v -= 0.999 * s
+        counts += s
+    assert torch.equal(spikes.sum(0), counts)
+    assert torch.equal(counts, torch.clamp(torch.ceil(8 * a / 0.999) - 1, min=0))
+    assert set(spikes.unique().tolist()) <= {0.0, 1.0}
+    active = (counts > 0).float().view(400, 3, 10).sum(-1).mean().item()
+    assert 1.0 < active < 3.5  # sigma ~0.39 leaves about 2 of 10 neurons active per dimension
+
+
+def test_probabilistic_encoder_rate_is_stimulation():
+    enc = PopulationEncoder(2, pop_size=4, timesteps=4000, mode="probabilistic")
+    obs = torch.tensor([[0.3, -1.0]])
+    rate = enc(obs, torch.Generator().manual_seed(0)).detach().mean(0)
+    torch.testing.assert_close(rate, enc.stimulation(obs).detach(), atol=0.03, rtol=0)
+
+
+def test_gradients_reach_encoder_and_every_weight():
+    actor = _actor()
+    actor(_obs(), stochastic_output=True)
+    loss = actor.get_output_log_prob(torch.zeros(5, 3)).sum() + actor.output_mean.square().sum()
+    loss.backward()
+    for name, p in actor.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    assert actor.network.encoder.mu.grad.abs().sum() > 0 and actor.network.encoder.sigma.grad.abs().sum() > 0
+
+
+def test_first_layer_shortcut_equals_autograd():
+    actor = _actor()
+    net, x = actor.network, actor.get_latent(_obs())
+    grads = []
+    for fused in (True, False):
+        net.zero_grad()
+        net(x, fused=fused).square().sum().backward()
+        grads.append([p.grad.clone() for p in net.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_log_prob_equals_torch_normal():
+    actor = _actor()
+    obs = _obs()
+    actions = actor(obs, stochastic_output=True)
+    mean, std = actor.output_mean, actor.output_std
+    expected = Normal(mean, std).log_prob(actions).sum(-1)
+    torch.testing.assert_close(actor.get_output_log_prob(actions), expected)
+    assert std[0].tolist() == pytest.approx([0.8] * 3)
+
+
+def test_reset_clears_only_finished_envs():
+    actor = _actor("membrane")
+    assert actor.is_recurrent
+    for _ in range(3):
+        actor(_obs())
+    c, v, o = actor.get_hidden_state()
+    assert c.shape == (3, 5, 32) and v.abs().sum() > 0  # layers 32, 16 and the 3 x 10 output population
+    before = [t.clone() for t in actor.get_hidden_state()]
+    actor.reset(torch.tensor([0, 1, 0, 0, 1]))
+    for old, new in zip(before, actor.get_hidden_state()):
+        assert torch.all(new[:, [1, 4]] == 0)
+        assert torch.equal(new[:, [0, 2, 3]], old[:, [0, 2, 3]])
+
+
+def test_membrane_batch_mode_equals_rollout():
+    actor = _actor("membrane")
+    steps = [_obs(seed=s) for s in range(4)]
+    rollout = [actor(o).detach() for o in steps]
+    obs = torch.stack([o for o in steps])  # [S, B, ...]
+    masks = torch.ones(4, 5, dtype=torch.bool)
+    hidden = actor._zero_state(5, rollout[0])
+    batch = actor(obs, masks=masks, hidden_state=hidden)
+    torch.testing.assert_close(batch, torch.stack(rollout), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("history", ["stack", "membrane"])
+def test_jit_and_onnx_equal_eager(history, tmp_path):
+    actor = _actor(history)
+    actor.eval()
+    steps = [_obs(1, seed=s) for s in range(6)]
+    eager = [actor(o).detach() for o in steps]
+    jit = torch.jit.script(actor.as_jit())
+    jit.reset()
+    out_jit = [jit(o["policy"]) for o in steps]
+    onnx_model = actor.as_onnx()
+    path = str(tmp_path / "policy.onnx")
+    torch.onnx.export(onnx_model, onnx_model.get_dummy_inputs(), path, input_names=onnx_model.input_names,
+                      output_names=onnx_model.output_names, opset_version=18, dynamo=False)
+    sess = ort.InferenceSession(path)
+    state = [z.numpy() for z in onnx_model.get_dummy_inputs()[1:]]
+    out_onnx = []
+    for o in steps:
+        feed = {"obs": o["policy"].numpy()}
+        if history == "membrane":
+            feed.update(dict(zip(["c_in", "v_in", "o_in"], state)))
+        res = sess.run(None, feed)
+        state = res[1:]
+        out_onnx.append(torch.from_numpy(res[0]))
+    for e, j, x in zip(eager, out_jit, out_onnx):
+        torch.testing.assert_close(j, e, atol=1e-5, rtol=0)
+        torch.testing.assert_close(x, e, atol=1e-5, rtol=0)
+    if history == "membrane":  # the state matters: a fresh start gives another action than step 6
+        assert not torch.allclose(eager[-1], actor.as_jit()(steps[-1]["policy"]))
+
+
+def test_energy_report_hand_counted():
+    actor = _actor()
+    net = actor.network
+    net.record = True
+    actor(_obs(4))
+    rep = energy.report(net, [7, 32, 16, 3])
+    counts = net.spike_counts.tolist()
+    fan = [32, 16, 30, 0]
+    assert rep.sops == pytest.approx(sum(c * f for c, f in zip(counts, fan)) / 4)
+    macs = 7 * 10 * energy.ENCODER_MACS_PER_FIELD + 3 * 10
+    assert rep.snn_energy_pj == pytest.approx(rep.sops * 0.9 + macs * 4.6)
+    assert rep.mlp_energy_pj == pytest.approx((7 * 32 + 32 * 16 + 16 * 3) * 4.6)
+    assert 0 < rep.firing_rates["encoder"] < 0.5
+    assert math.isclose(rep.mlp_over_snn, rep.mlp_energy_pj / rep.snn_energy_pj)
+
+
+@pytest.mark.parametrize("cfg,needle", [
+    ({"history": "lstm"}, "snn.history must be one of"),
+    ({"timesteps": 0}, "snn.timesteps (T) must be >= 1"),
+    ({"pop_in": 1}, "snn.pop_in (P) must be >= 2"),
+    ({"neuron": {"voltage_decay": 2.0}}, "snn.neuron.voltage_decay must be in [0, 1]"),
+    ({"neuron": {"threshold": -1.0}}, "snn.neuron.threshold must be > 0"),
+])
+def test_bad_snn_config(cfg, needle):
+    with pytest.raises(ValueError) as err:
+        check_snn_config(cfg)
+    assert needle in str(err.value)
+
+
+def test_onnx_state_names():
+    actor = _actor("membrane")
+    m = actor.as_onnx()
+    assert m.input_names == ["obs", "c_in", "v_in", "o_in"] and len(m.get_dummy_inputs()) == 4
+    assert np.all(m.get_dummy_inputs()[1].numpy() == 0)

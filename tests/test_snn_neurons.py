@@ -1,0 +1,118 @@
+"""LIF core: hand-computed trajectory, surrogate, fused scan == snntorch == reference, layer-major == time-major."""
+
+from __future__ import annotations
+
+import pytest
+import snntorch as snn
+import torch
+
+from legged_snn.snn.neurons import LIFLayer, NeuronCfg, RectSpike, lif_scan, lif_scan_reference, rect_surrogate
+
+
+def _zeros(n, h, dtype=torch.float64):
+    return tuple(torch.zeros(n, h, dtype=dtype) for _ in range(3))
+
+
+def test_hand_computed_three_steps():
+    # a = 0.5, b = 0.75, th = 0.5, zero reset; input currents 0.4, 0.4, 0.4
+    cfg = NeuronCfg()
+    current = torch.full((3, 1, 1), 0.4, dtype=torch.float64)
+    spikes, (c, v, o) = lif_scan(current, _zeros(1, 1), cfg)
+    # t1: c = 0.4, v = 0.4 -> no spike; t2: c = 0.6, v = 0.3 + 0.6 = 0.9 -> spike
+    # t3: c = 0.7, v = (0.675 + 0.7) * (1 - 1) = 0 -> no spike
+    assert spikes.flatten().tolist() == [0.0, 1.0, 0.0]
+    assert c.item() == pytest.approx(0.7) and v.item() == pytest.approx(0.0)
+    popsan = NeuronCfg(reset="popsan")
+    spikes, (c, v, o) = lif_scan(current, _zeros(1, 1), popsan)
+    # PopSAN keeps the new current after a spike: t3 v = 0.75 * 0.9 * 0 + 0.7 = 0.7 -> spike
+    assert spikes.flatten().tolist() == [0.0, 1.0, 1.0] and v.item() == pytest.approx(0.7)
+    sub = NeuronCfg(reset="subtract")
+    spikes, (c, v, o) = lif_scan(current, _zeros(1, 1), sub)
+    # t3: v = 0.675 + 0.7 - 0.5 = 0.875 -> spike
+    assert spikes.flatten().tolist() == [0.0, 1.0, 1.0] and v.item() == pytest.approx(0.875)
+
+
+def test_surrogate_is_step_forward_and_window_backward():
+    x = torch.tensor([-0.7, -0.49, -0.1, 0.0, 0.2, 0.49, 0.51], requires_grad=True)
+    y = RectSpike.apply(x, 0.5)
+    assert y.tolist() == [0, 0, 0, 0, 1, 1, 1]
+    y.sum().backward()
+    assert x.grad.tolist() == [0, 1, 1, 1, 1, 1, 0]  # 1 / (2 w) = 1 inside |x| < w = 0.5
+    x.grad = None
+    RectSpike.apply(x, 0.25).sum().backward()
+    assert x.grad.tolist() == [0, 0, 2, 2, 2, 0, 0]
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+def test_fused_scan_equals_snntorch_synaptic(reset):
+    torch.manual_seed(0)
+    cfg = NeuronCfg(reset=reset)
+    current = torch.randn(6, 9, 7, dtype=torch.float64, requires_grad=True)
+    grad = torch.randn(6, 9, 7, dtype=torch.float64)
+    ours, _ = lif_scan(current, _zeros(9, 7), cfg)
+    g_ours, = torch.autograd.grad((ours * grad).sum(), current)
+    lif = snn.Synaptic(alpha=cfg.current_decay, beta=cfg.voltage_decay, threshold=cfg.threshold,
+                       reset_mechanism=reset, spike_grad=rect_surrogate(cfg.surrogate_width))
+    syn = mem = torch.zeros(9, 7, dtype=torch.float64)
+    out = []
+    for t in range(6):
+        spk, syn, mem = lif(current[t], syn, mem)
+        out.append(spk)
+    ref = torch.stack(out)
+    g_ref, = torch.autograd.grad((ref * grad).sum(), current)
+    assert ours.sum() > 0 and torch.equal(ours, ref)
+    torch.testing.assert_close(g_ours, g_ref, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract", "popsan"])
+def test_fused_scan_equals_autograd_reference_with_state(reset):
+    torch.manual_seed(1)
+    cfg = NeuronCfg(reset=reset)
+    current = torch.randn(5, 4, 6, dtype=torch.float64, requires_grad=True)
+    c0 = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
+    v0 = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
+    o0 = (v0 > cfg.threshold).double().detach()
+    grads = []
+    for scan in (lif_scan, lif_scan_reference):
+        s, (c, v, _) = scan(current, (c0, v0, o0), cfg)
+        loss = (s * torch.arange(1.0, 6.0).view(5, 1, 1)).sum() + 2 * c.sum() + 3 * v.sum()
+        grads.append(torch.autograd.grad(loss, [current, c0, v0]))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+
+
+def test_layer_major_equals_time_major():
+    torch.manual_seed(2)
+    cfg = NeuronCfg()
+    layers = [LIFLayer(20, 16, cfg), LIFLayer(16, 8, cfg)]
+    x = (torch.rand(5, 3, 20) < 0.3).float()
+    # layer-major: all T of layer 1, then all T of layer 2
+    y = x
+    for layer in layers:
+        y, _ = layer(y)
+    # time-major (PopSAN's loop): for each t, through every layer
+    states = [layer.zero_state(3) for layer in layers]
+    out = []
+    for t in range(5):
+        h = x[t]
+        for i, layer in enumerate(layers):
+            c, v, o = states[i]
+            c = cfg.current_decay * c + layer.fc(h)
+            v = (cfg.voltage_decay * v + c) * (1 - o)
+            o = (v > cfg.threshold).float()
+            states[i] = (c, v, o)
+            h = o
+        out.append(h)
+    torch.testing.assert_close(y, torch.stack(out), atol=1e-6, rtol=0)
+    assert y.sum() > 0
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("current_decay", 1.5, "current_decay must be in [0, 1]"),
+    ("voltage_decay", -0.1, "voltage_decay must be in [0, 1]"),
+    ("threshold", 0.0, "threshold must be > 0"),
+    ("reset", "bounce", "reset must be one of"),
+])
+def test_invalid_neuron_constants(field, value, needle):
+    with pytest.raises(ValueError, match=needle.replace("[", r"\[").replace("]", r"\]")):
+        NeuronCfg(**{field: value}).validate()
