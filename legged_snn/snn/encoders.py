@@ -18,8 +18,9 @@ MODES = ("deterministic", "probabilistic")
 class PopulationEncoder(nn.Module):
     """(N, D) normalized observation -> (T, N, D * P) spikes (dimension-major: d * P + p)."""
 
-    def __init__(self, obs_dim: int, pop_size: int = 10, timesteps: int = 5, mu_range: tuple[float, float] = (-3.0, 3.0),
-                 sigma2: float = 0.15, mode: str = "deterministic", threshold: float = 0.999) -> None:
+    def __init__(self, obs_dim: int, pop_size: int = 10, timesteps: int = 5,
+                 mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, mode: str = "deterministic",
+                 threshold: float = 0.999) -> None:
         super().__init__()
         if pop_size < 2:
             raise ValueError(f"encoder.pop_size must be >= 2, got {pop_size}")

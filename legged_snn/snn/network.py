@@ -41,7 +41,8 @@ class SpikingNetwork(nn.Module):
     """(N, D) normalized observation -> (N, A) action mean; spike statistics counted when ``record``."""
 
     def __init__(self, obs_dim: int, num_actions: int, hidden_dims: list[int], timesteps: int = 5,
-                 pop_in: int = 10, pop_out: int = 10, neuron: NeuronCfg | None = None, encoder_mode: str = "deterministic",
+                 pop_in: int = 10, pop_out: int = 10, neuron: NeuronCfg | None = None,
+                 encoder_mode: str = "deterministic",
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False) -> None:
         super().__init__()
         self.neuron = neuron or NeuronCfg()
