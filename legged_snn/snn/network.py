@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from legged_snn.snn import sparse
 from legged_snn.snn.decoders import PopulationDecoder
 from legged_snn.snn.encoders import PopulationEncoder
 from legged_snn.snn.neurons import LIFLayer, NeuronCfg, lif_scan
@@ -22,19 +23,19 @@ class _EncodedLinear(torch.autograd.Function):
     def forward(ctx, stim: torch.Tensor, hard: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor):
         T, N, K = hard.shape
         flat = hard.reshape(T * N, K)
+        out, ctx.sparse = sparse.forward_linear(flat, weight, bias)
         ctx.save_for_backward(flat, weight)
         ctx.shape = (T, N)
-        return torch.addmm(bias, flat, weight.t()).view(T, N, -1)
+        return out.view(T, N, -1)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         flat, weight = ctx.saved_tensors
         T, N = ctx.shape
         g = grad.reshape(T * N, -1)
-        g_weight = g.t() @ flat
-        g_bias = g.sum(dim=0)
+        g_weight = sparse.weight_grad(flat, g, ctx.sparse)
         g_stim = grad.sum(dim=0) @ weight if ctx.needs_input_grad[0] else None
-        return g_stim, None, g_weight, g_bias
+        return g_stim, None, g_weight, g.sum(dim=0)
 
 
 class SpikingNetwork(nn.Module):

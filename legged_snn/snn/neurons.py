@@ -16,8 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
+
+from legged_snn.snn import kernels
+from legged_snn.snn.sparse import spike_linear
 
 RESETS = ("zero", "subtract", "popsan")
 
@@ -73,6 +77,14 @@ class _LIFScan(torch.autograd.Function):
         T = current.shape[0]
         spikes = torch.empty_like(current)
         volts = torch.empty_like(current)
+        if _use_kernels(current):
+            c, v, o = (x.detach().clone(memory_format=torch.contiguous_format) for x in (c0, v0, o0))
+            k = np.dtype(kernels.as_np(current).dtype).type
+            kernels.scan_forward(kernels.as_np(current), c.numpy(), v.numpy(), o.numpy(), spikes.numpy(),
+                                 volts.numpy(), k(a), k(b), k(th), reset)
+            ctx.save_for_backward(volts, spikes, o0)
+            ctx.consts = (a, b, th, reset, width)
+            return spikes, c, v, o
         c, v, o = c0, v0, o0
         for t in range(T):
             c = c * a + current[t]
@@ -93,6 +105,17 @@ class _LIFScan(torch.autograd.Function):
     def backward(ctx, g_spikes, g_c, g_v, g_o):
         volts, spikes, o0 = ctx.saved_tensors
         a, b, th, reset, width = ctx.consts
+        if _use_kernels(volts):
+            zeros = torch.zeros_like(volts[0])
+            g_current = torch.empty_like(volts)
+            g_c0, g_v0 = torch.empty_like(zeros), torch.empty_like(zeros)
+            gs = g_spikes if g_spikes is not None else torch.zeros_like(volts)
+            k = np.dtype(kernels.as_np(volts).dtype).type
+            kernels.scan_backward(kernels.as_np(gs), kernels.as_np(g_c if g_c is not None else zeros),
+                                  kernels.as_np(g_v if g_v is not None else zeros), kernels.as_np(volts),
+                                  kernels.as_np(spikes), kernels.as_np(o0), g_current.numpy(), g_c0.numpy(),
+                                  g_v0.numpy(), k(a), k(b), k(th), reset, k(width))
+            return g_current, g_c0, g_v0, None, None, None, None, None, None
         T = volts.shape[0]
         g_current = torch.empty_like(volts)
         zero = torch.zeros_like(volts[0])
@@ -114,6 +137,14 @@ class _LIFScan(torch.autograd.Function):
         g_v0 = gv_next * (b * (1.0 - o0) if reset in (0, 2) else b)
         g_c0 = gc_next * a
         return g_current, g_c0, g_v0, None, None, None, None, None, None
+
+
+USE_KERNELS = True
+"""Use the numba CPU kernels for CPU tensors (set False to run the torch loop, e.g. to compare)."""
+
+
+def _use_kernels(x: torch.Tensor) -> bool:
+    return USE_KERNELS and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
 
 
 def lif_scan(current: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], cfg: NeuronCfg):
@@ -161,7 +192,7 @@ class LIFLayer(nn.Module):
     def forward(self, x: torch.Tensor, state=None, fused: bool = True):
         """x (T, N, in) -> spikes (T, N, out), state (c, v, o). One matmul over all T*N rows."""
         T, N = x.shape[:2]
-        current = self.fc(x.reshape(T * N, -1)).reshape(T, N, -1)
+        current = spike_linear(x, self.fc.weight, self.fc.bias)  # x is 0/1: sums of the columns that fired
         if state is None:
             state = self.zero_state(N, x.device, current.dtype)
         scan = lif_scan if fused else lif_scan_reference

@@ -1,0 +1,106 @@
+"""One PPO-minibatch forward + backward of the spiking actor vs a time-major PopSAN reference vs an ELU MLP.
+
+    python bench/snn_speed.py --json
+
+All three in one run, same batch (4096), hidden [512, 256, 128], T = 5, P = 10, at obs 48 and obs 235.
+The reference is written from PopSAN's published equations with the loop order of its paper: the time
+loop outside, the layers inside, plain autograd (rectangular surrogate), deterministic encoder in a loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from legged_snn.snn.network import SpikingNetwork  # noqa: E402
+from legged_snn.snn.neurons import NeuronCfg, RectSpike  # noqa: E402
+
+
+class PopSanReference(nn.Module):
+    """Time-major PopSAN actor: for t in T: encoder step, then every layer (c, v, o) update."""
+
+    def __init__(self, obs_dim: int, actions: int, hidden: list[int], T: int = 5, P: int = 10) -> None:
+        super().__init__()
+        self.T, self.P, self.actions = T, P, actions
+        self.mu = nn.Parameter(torch.linspace(-3, 3, P).repeat(obs_dim, 1))
+        self.sigma = nn.Parameter(torch.full((obs_dim, P), 0.15 ** 0.5))
+        sizes = [obs_dim * P, *hidden, actions * P]
+        self.fcs = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
+        self.dec = nn.Conv1d(actions, actions, P, groups=actions)  # per-action readout of P rates
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        n = obs.shape[0]
+        a = torch.exp(-0.5 * (obs.unsqueeze(-1) - self.mu).square() / self.sigma.square()).flatten(1)
+        v_enc = torch.zeros_like(a)
+        c = [torch.zeros(n, fc.out_features) for fc in self.fcs]
+        v = [torch.zeros(n, fc.out_features) for fc in self.fcs]
+        o = [torch.zeros(n, fc.out_features) for fc in self.fcs]
+        total = 0
+        for _ in range(self.T):
+            v_enc = v_enc + a
+            s = (v_enc > 0.999).float()
+            x = a + (s - a).detach()  # straight-through pseudo-gradient
+            v_enc = v_enc - 0.999 * s.detach()
+            for i, fc in enumerate(self.fcs):
+                c[i] = 0.5 * c[i] + fc(x)
+                v[i] = 0.75 * v[i] * (1.0 - o[i].detach()) + c[i]
+                o[i] = RectSpike.apply(v[i] - 0.5, 0.5)
+                x = o[i]
+            total = total + x
+        rates = (total / self.T).view(n, self.actions, self.P)
+        return self.dec(rates).squeeze(-1)
+
+
+def mlp(obs_dim: int, actions: int, hidden: list[int]) -> nn.Module:
+    sizes = [obs_dim, *hidden]
+    layers: list[nn.Module] = []
+    for i, o in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(i, o), nn.ELU()]
+    return nn.Sequential(*layers, nn.Linear(sizes[-1], actions))
+
+
+def timed(model: nn.Module, obs: torch.Tensor, reps: int) -> float:
+    """Median seconds of one forward + backward (loss = squared action mean)."""
+    times = []
+    for i in range(reps + 1):
+        model.zero_grad(set_to_none=True)
+        t = time.perf_counter()
+        model(obs).square().mean().backward()
+        if i:  # the first call warms up
+            times.append(time.perf_counter() - t)
+    return sorted(times)[len(times) // 2]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batch", type=int, default=4096)
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    torch.manual_seed(0)
+    hidden, actions = [512, 256, 128], 12
+    out: dict[str, float | str | int] = {"bench": "snn_speed", "batch": args.batch, "threads": torch.get_num_threads()}
+    for d in (48, 235):
+        obs = torch.randn(args.batch, d)
+        ours = SpikingNetwork(d, actions, hidden, 5, 10, 10, NeuronCfg(reset="popsan"))
+        ref = PopSanReference(d, actions, hidden)
+        base = mlp(d, actions, hidden)
+        t_ours, t_ref, t_mlp = timed(ours, obs, args.reps), timed(ref, obs, max(2, args.reps // 2)), timed(base, obs,
+                                                                                                      args.reps)
+        out.update({f"ours_ms_obs{d}": round(t_ours * 1e3, 1), f"reference_ms_obs{d}": round(t_ref * 1e3, 1),
+                    f"mlp_ms_obs{d}": round(t_mlp * 1e3, 1),
+                    f"speedup_vs_reference_obs{d}": round(t_ref / t_ours, 2),
+                    f"snn_over_mlp_obs{d}": round(t_ours / t_mlp, 2)})
+    print(json.dumps(out) if args.json else out)
+
+
+if __name__ == "__main__":
+    main()
