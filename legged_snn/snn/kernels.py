@@ -35,7 +35,8 @@ def scan_forward(current, c, v, o, spikes, volts, a, b, th, reset):  # pragma: n
 
 
 @numba.njit(parallel=True, cache=True, fastmath=False)
-def scan_backward(g_spikes, g_c, g_v, volts, spikes, o0, g_current, g_c0, g_v0, a, b, th, reset, width):  # pragma: no cover
+def scan_backward(g_spikes, g_c, g_v, volts, spikes, o0, g_current, g_c0, g_v0, a, b, th, reset,
+                  width):  # pragma: no cover
     """BPTT of scan_forward: g_spikes (T, M, H), g_c/g_v (M, H) grads of the final state -> g_current, g_c0, g_v0."""
     T, M, H = volts.shape
     one = volts.dtype.type(1.0)
