@@ -78,7 +78,7 @@ def make_session(args: argparse.Namespace, log: bool = True) -> Session:
         raise UserError(str(exc)) from None
     except ValueError as exc:
         raise UserError(str(exc).splitlines()[0]) from None
-    rsl_cfg = to_rsl_rl(train_cfg)
+    rsl_cfg = to_rsl_rl(train_cfg, list(env.get_observations().keys()))
     meta = {"task": args.task, "actor": train_cfg.policy.actor, "obs_dim": env.obs_layout.dim,
             "num_actions": env.num_actions, "mlp_hidden_dims": list(train_cfg.policy.actor_hidden_dims)}
     log_dir = None

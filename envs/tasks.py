@@ -10,7 +10,9 @@ from legged_snn.rl.config import TrainCfg
 
 def a1_flat_env() -> LocomotionEnvCfg:
     """A1 on flat ground (legged_gym's a1 settings, plane instead of terrain)."""
-    return a1_env_cfg()
+    cfg = a1_env_cfg()
+    cfg.env.history_frames = 2  # the spiking actor's stacked history (the MLP baseline does not read it)
+    return cfg
 
 
 def a1_flat_train() -> TrainCfg:

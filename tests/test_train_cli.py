@@ -106,3 +106,18 @@ def test_corrupt_checkpoint_is_refused(trained, root):
     before = tree(logs)
     res = run(root, "--num_envs=4", f"--log_root={logs}", "--resume", "--load_run=2000-01-01_00-00-02_corrupt")
     _assert_clean_failure(res, logs, before, "corrupt")
+
+
+def test_checkpoint_of_the_other_actor_is_refused(trained, root):
+    logs, _ = trained
+    before = tree(logs)
+    res = run(root, "--num_envs=4", f"--log_root={logs}", "--resume", "--actor=snn",
+              f"--load_run={[r for r in os.listdir(logs / 'a1_flat') if r.endswith('_first')][0]}")
+    _assert_clean_failure(res, logs, before, "actor='mlp'", "actor='snn'")
+
+
+def test_invalid_history_mode_is_refused(trained, root):
+    logs, _ = trained
+    before = tree(logs)
+    res = run(root, "--num_envs=4", f"--log_root={logs}", "--history=lstm")
+    _assert_clean_failure(res, logs, before, "--history", "stack", "membrane")

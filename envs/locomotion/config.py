@@ -10,6 +10,7 @@ class EnvCfg:
     num_envs: int = 4096  # parallel simulations
     episode_length_s: float = 20.0  # s before a time-out
     send_timeouts: bool = True  # report time-outs in extras["time_outs"] for bootstrapping
+    history_frames: int = 0  # past (dof_pos, dof_vel, actions) frames in the "history" observation group
 
 
 @dataclass

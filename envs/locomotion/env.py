@@ -95,6 +95,11 @@ class LocomotionEnv(VecEnv):
         self.friction = self.backend.get_friction()
         self.added_mass = self.backend.get_added_mass()
         self.extras: dict = {"log": {}}
+        hist = self.obs_layout.slices()
+        self._frame_slice = slice(hist["dof_pos"].start, hist["actions"].stop)  # dof_pos, dof_vel, actions
+        frame = self._frame_slice.stop - self._frame_slice.start
+        self.history = torch.zeros(n, cfg.env.history_frames, frame)  # (N, H, F), most recent first
+        self._history_fresh = torch.ones(n, dtype=torch.bool)  # filled from the current frame on first use
         self._reset_idx(torch.arange(n))
         self._obs = self._compute_observations()
 
@@ -207,6 +212,7 @@ class LocomotionEnv(VecEnv):
         self.last_actions[env_ids] = 0.0
         self.last_joint_vel[env_ids] = 0.0
         self.feet_air_time[env_ids] = 0.0
+        self._history_fresh[env_ids] = True
         self.last_foot_contact[env_ids] = False
         self.episode_length_buf[env_ids] = 0
 
@@ -218,5 +224,16 @@ class LocomotionEnv(VecEnv):
             noise = (2 * torch.rand(clean.shape, generator=self.gen) - 1) * self.obs_layout.noise_vec
             policy = clean + noise
         critic = torch.cat([clean, self.priv_layout.compute(self)], dim=-1)
-        return TensorDict({"policy": policy.clamp(-clip, clip), "critic": critic.clamp(-clip, clip)},
-                          batch_size=[self.num_envs])
+        groups = {"policy": policy.clamp(-clip, clip), "critic": critic.clamp(-clip, clip)}
+        if self.history.shape[1]:
+            groups["history"] = self._update_history(groups["policy"][:, self._frame_slice])
+        return TensorDict(groups, batch_size=[self.num_envs])
+
+    def _update_history(self, frame: torch.Tensor) -> torch.Tensor:
+        """(N, H * F) past frames t-1 ... t-H; a new episode starts with its first frame repeated."""
+        fresh = self._history_fresh
+        self.history[fresh] = frame[fresh].unsqueeze(1)
+        out = self.history.flatten(1).clone()
+        self.history = torch.cat([frame.unsqueeze(1), self.history[:, :-1]], dim=1)
+        self._history_fresh[:] = False
+        return out

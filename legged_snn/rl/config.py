@@ -61,8 +61,16 @@ class TrainCfg:
 ACTOR_CLASSES = {"mlp": "rsl_rl.models:MLPModel", "snn": "legged_snn.snn.actor:SpikingActor"}
 
 
-def to_rsl_rl(cfg: TrainCfg) -> dict:
-    """The dict rsl-rl's OnPolicyRunner reads."""
+def actor_groups(cfg: TrainCfg, available: list[str]) -> list[str]:
+    """The spiking actor in ``stack`` mode also encodes the stacked past frames ("history" group)."""
+    p = cfg.policy
+    if p.actor == "snn" and p.snn.get("history", "stack") == "stack" and "history" in available:
+        return ["policy", "history"]
+    return ["policy"]
+
+
+def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None) -> dict:
+    """The dict rsl-rl's OnPolicyRunner reads; ``obs_groups`` = the observation groups the env provides."""
     p, r = cfg.policy, cfg.runner
     if p.actor not in ACTOR_CLASSES:
         raise ValueError(f"policy.actor must be one of {sorted(ACTOR_CLASSES)}, got {p.actor!r}")
@@ -80,7 +88,7 @@ def to_rsl_rl(cfg: TrainCfg) -> dict:
     return {
         "num_steps_per_env": r.num_steps_per_env,
         "save_interval": r.save_interval,
-        "obs_groups": {"actor": ["policy"], "critic": ["critic"]},
+        "obs_groups": {"actor": actor_groups(cfg, obs_groups or ["policy"]), "critic": ["critic"]},
         "algorithm": {"class_name": "PPO", **asdict(cfg.algorithm)},
         "actor": actor,
         "critic": {"class_name": "rsl_rl.models:MLPModel", "hidden_dims": list(p.critic_hidden_dims),

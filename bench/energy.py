@@ -1,0 +1,68 @@
+"""Energy per inference of a task's spiking actor vs the MLP actor of the same size, from real rollouts.
+
+    python bench/energy.py --task a1_flat [--checkpoint PATH] --json
+
+Runs the policy (random weights without a checkpoint) in the task's env for ``--steps`` control steps,
+counts spikes per population and prints firing rates, synaptic operations and energy (E_AC 0.9 pJ,
+E_MAC 4.6 pJ; see legged_snn/snn/energy.py for what is charged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from envs.launch import make_session  # noqa: E402
+from legged_snn.cli import UserError, build_parser  # noqa: E402
+from legged_snn.rl.runner import read_checkpoint  # noqa: E402
+from legged_snn.snn import energy  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--task", default="a1_flat")
+    p.add_argument("--checkpoint", help="path of a model_<it>.pt (random weights without one)")
+    p.add_argument("--num_envs", type=int, default=256)
+    p.add_argument("--steps", type=int, default=100, help="control steps to average over")
+    p.add_argument("--history", choices=["stack", "membrane"])
+    p.add_argument("--json", action="store_true")
+    opts = p.parse_args()
+    args = build_parser("bench/energy.py").parse_args(
+        ["--task", opts.task, "--num_envs", str(opts.num_envs), "--actor", "snn"]
+        + (["--history", opts.history] if opts.history else []))
+    try:
+        session = make_session(args, log=False)
+    except UserError as exc:
+        sys.exit(f"bench/energy.py: error: {exc}")
+    runner, env = session.runner, session.env
+    if opts.checkpoint:
+        loaded = read_checkpoint(opts.checkpoint)
+        runner.alg.get_policy().load_state_dict(loaded["actor_state_dict"])
+    policy = runner.alg.get_policy()
+    policy.eval()
+    net = policy.network
+    obs = env.get_observations()
+    net.reset_stats()
+    net.record = True
+    with torch.inference_mode():
+        for _ in range(opts.steps):
+            obs, _, dones, _ = env.step(policy(obs))
+            policy.reset(dones)
+    net.record = False
+    rep = energy.report(net, [net.encoder.obs_dim, *session.train_cfg.policy.actor_hidden_dims, env.num_actions])
+    out = {"bench": "energy", "task": args.task, "checkpoint": opts.checkpoint or "random",
+           "snn_energy_pj": round(rep.snn_energy_pj, 1), "mlp_energy_pj": round(rep.mlp_energy_pj, 1),
+           "mlp_over_snn": round(rep.mlp_over_snn, 3), "sops": round(rep.sops, 1),
+           "snn_macs": rep.snn_macs, "mlp_macs": rep.mlp_macs, "neuron_updates": rep.neuron_updates,
+           "firing_rates": {k: round(v, 4) for k, v in rep.firing_rates.items()}}
+    print(json.dumps(out) if opts.json else out)
+
+
+if __name__ == "__main__":
+    main()
