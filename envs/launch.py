@@ -65,10 +65,24 @@ def _checked_actor(train_cfg: TrainCfg) -> None:
             raise UserError(str(exc)) from None
 
 
+def _checked_logger(train_cfg: TrainCfg) -> None:
+    """wandb must be installed; with no API key it logs offline (``wandb sync`` uploads later)."""
+    if train_cfg.runner.logger != "wandb":
+        return
+    try:
+        import wandb  # noqa: F401
+    except ImportError:
+        raise UserError("--logger wandb needs the wandb package: pip install -e '.[wandb]'") from None
+    if "WANDB_API_KEY" not in os.environ and "WANDB_MODE" not in os.environ:
+        os.environ["WANDB_MODE"] = "offline"
+        print("wandb: no WANDB_API_KEY, logging offline (wandb sync uploads the run later)")
+
+
 def make_session(args: argparse.Namespace, log: bool = True) -> Session:
     """Validate everything, build env and runner, and only then create the run folder."""
     env_cfg, train_cfg = load_task(args)
     _checked_actor(train_cfg)
+    _checked_logger(train_cfg)
     exp_dir = os.path.join(args.log_root, train_cfg.runner.experiment_name)
     resume_path = resolve_checkpoint(exp_dir, args.load_run, args.checkpoint) if args.resume else None
     torch.manual_seed(train_cfg.runner.seed)
@@ -104,4 +118,6 @@ def make_session(args: argparse.Namespace, log: bool = True) -> Session:
             raise UserError(f"cannot write the run folder {log_dir}: {exc.strerror}; "
                             "pick a writable --log_root") from None
         runner.logger.log_dir = log_dir
+        if train_cfg.runner.logger == "wandb":
+            os.environ.setdefault("WANDB_DIR", log_dir)  # keep wandb's files with the run, not in the cwd
     return Session(args.task, env_cfg, train_cfg, env, runner, log_dir, resume_path)
