@@ -9,8 +9,12 @@ Straight-through gradient: ``d spike_t / d A = 1``.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
+
+from legged_snn.snn import kernels
+from legged_snn.snn.sparse import Csr, csr_from_counts, csr_from_dense
 
 MODES = ("deterministic", "probabilistic")
 
@@ -54,6 +58,20 @@ class PopulationEncoder(nn.Module):
             return torch.diff(counts, dim=0, prepend=torch.zeros_like(counts[:1]))
         rand = torch.rand((self.timesteps, *a.shape), generator=generator, device=a.device)
         return (rand < a).to(a.dtype)
+
+    def encode(self, a: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, Csr | None]:
+        """(N, K) stimulation -> (T, N, K) 0/1 spikes (uint8 on the CPU kernel path) and their CSR over T*N rows."""
+        if self.mode == "deterministic" and a.device.type == "cpu" and a.dtype == torch.float32:
+            T, (N, K) = self.timesteps, a.shape
+            spikes = np.empty((T, N, K), dtype=np.uint8)
+            counts = np.empty((T, N), dtype=np.int64)
+            kernels.encode_deterministic(a.detach().contiguous().numpy(), T, np.float32(self.threshold), spikes,
+                                         counts)
+            csr = csr_from_counts(spikes.reshape(T * N, K), counts.reshape(T * N))
+            return torch.from_numpy(spikes), csr
+        hard = self.hard_spikes(a, generator)
+        csr = csr_from_dense(hard.reshape(-1, hard.shape[-1])) if hard.device.type == "cpu" else None
+        return hard, csr
 
     def forward(self, obs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """(N, D) -> spikes (T, N, D * P), straight-through gradient to mu and sigma."""

@@ -11,8 +11,9 @@ import numpy as np
 
 
 @numba.njit(parallel=True, cache=True, fastmath=False)
-def scan_forward(current, c, v, o, spikes, volts, a, b, th, reset):  # pragma: no cover - compiled
-    """current, spikes, volts: (T, M, H); c, v, o: (M, H) initial state, updated in place to the final one."""
+def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width):  # pragma: no cover - compiled
+    """current, spikes: (T, M, H); c, v, o: (M, H) initial state, updated in place to the final one;
+    window (T, M, H) uint8: 1 where |v - th| < width (the surrogate's support, all BPTT needs of v)."""
     T, M, H = current.shape
     one = current.dtype.type(1.0)
     for i in numba.prange(M):
@@ -30,39 +31,124 @@ def scan_forward(current, c, v, o, spikes, volts, a, b, th, reset):  # pragma: n
                 c[i, j] = ci
                 v[i, j] = vi
                 o[i, j] = si
-                volts[t, i, j] = vi
+                window[t, i, j] = 1 if abs(vi - th) < width else 0
                 spikes[t, i, j] = si
 
 
 @numba.njit(parallel=True, cache=True, fastmath=False)
-def scan_backward(g_spikes, g_c, g_v, volts, spikes, o0, g_current, g_c0, g_v0, a, b, th, reset,
-                  width):  # pragma: no cover
-    """BPTT of scan_forward: g_spikes (T, M, H), g_c/g_v (M, H) grads of the final state -> g_current, g_c0, g_v0."""
-    T, M, H = volts.shape
-    one = volts.dtype.type(1.0)
+def scan_backward(g_spikes, g_c, g_v, window, spikes, o0, g_current, g_c0, g_v0, a, b, reset,
+                  width):  # pragma: no cover - compiled
+    """BPTT of scan_forward: g_spikes (T, M, H), g_c/g_v (M, H) grads of the final state -> g_current, g_c0, g_v0.
+
+    g_v0 / g_c0 rows hold the running dL/dv_{t+1}, dL/dc_{t+1} during the sweep (innermost loop over neurons)."""
+    T, M, H = spikes.shape
+    one = spikes.dtype.type(1.0)
     zero = 0 * one
     scale = one / (2 * width)
     for i in numba.prange(M):
-        for j in range(H):
-            gv_next = zero
-            gc_next = zero
-            for t in range(T - 1, -1, -1):
-                x = volts[t, i, j] - th
-                gv = g_spikes[t, i, j] * scale if abs(x) < width else zero
+        gvn = g_v0[i]
+        gcn = g_c0[i]
+        for t in range(T - 1, -1, -1):
+            for j in range(H):
+                gv = g_spikes[t, i, j] * scale if window[t, i, j] else zero
                 if t == T - 1:
                     gv += g_v[i, j]
                 else:
-                    gv += gv_next * (b * (one - spikes[t, i, j]) if reset != 1 else b)
+                    gv += gvn[j] * (b * (one - spikes[t, i, j]) if reset != 1 else b)
                 o_prev = spikes[t - 1, i, j] if t > 0 else o0[i, j]
                 gc = gv * (one - o_prev) if reset == 0 else gv
-                gc += gc_next * a if t < T - 1 else g_c[i, j]
+                gc += gcn[j] * a if t < T - 1 else g_c[i, j]
                 g_current[t, i, j] = gc
-                gv_next = gv
-                gc_next = gc
-            g_v0[i, j] = gv_next * (b * (one - o0[i, j]) if reset != 1 else b)
-            g_c0[i, j] = gc_next * a
+                gvn[j] = gv
+                gcn[j] = gc
+        for j in range(H):
+            gvn[j] = gvn[j] * (b * (one - o0[i, j]) if reset != 1 else b)
+            gcn[j] = gcn[j] * a
+
+
+@numba.njit(parallel=True, cache=True)
+def csr_scatter_add(indices, offsets, nnz, grad, out):  # pragma: no cover - compiled
+    """out[k] += sum of grad rows r whose CSR row holds column k (= (X^T G)[k] for 0/1 X); out (P, K, H)
+    holds one partial sum per thread block, summed by the caller. Reads grad once, in order."""
+    R, H = grad.shape
+    P = out.shape[0]
+    chunk = (R + P - 1) // P
+    for p in numba.prange(P):
+        acc = out[p]
+        for r in range(p * chunk, min(R, (p + 1) * chunk)):
+            end = offsets[r + 1] if r + 1 < R else nnz
+            for q in range(offsets[r], end):
+                k = indices[q]
+                for h in range(H):
+                    acc[k, h] += grad[r, h]
 
 
 def as_np(x) -> np.ndarray:
     """A contiguous numpy view of a CPU tensor."""
     return x.detach().contiguous().numpy()
+
+
+@numba.njit(parallel=True, cache=True)
+def encode_deterministic(stim, T, th, spikes, counts):  # pragma: no cover - compiled
+    """Regular spikes of (N, K) stimulation A over T steps: spike t iff ceil(t A / th) - ceil((t-1) A / th) = 1.
+
+    Writes 0/1 into spikes (T, N, K) uint8 and the spikes per row into counts (T, N)."""
+    N, K = stim.shape
+    for n in numba.prange(N):
+        for t in range(T):
+            counts[t, n] = 0
+        for k in range(K):
+            a = stim[n, k]
+            prev = 0.0
+            for t in range(T):
+                c = np.ceil((t + 1) * a / th) - 1.0
+                if c < 0.0:
+                    c = 0.0
+                s = 1 if c > prev else 0
+                spikes[t, n, k] = s
+                counts[t, n] += s
+                prev = c
+
+
+@numba.njit(parallel=True, cache=True)
+def row_counts(x, counts):  # pragma: no cover - compiled
+    """Nonzeros per row of a (R, K) array into counts (R,)."""
+    R, K = x.shape
+    for r in numba.prange(R):
+        c = 0
+        for k in range(K):
+            if x[r, k] != 0:
+                c += 1
+        counts[r] = c
+
+
+@numba.njit(parallel=True, cache=True)
+def fill_csr(x, offsets, indices):  # pragma: no cover - compiled
+    """Column indices of the nonzeros of (R, K) x, row by row, starting at offsets[r]."""
+    R, K = x.shape
+    for r in numba.prange(R):
+        p = offsets[r]
+        for k in range(K):
+            if x[r, k] != 0:
+                indices[p] = k
+                p += 1
+
+
+@numba.njit(cache=True)
+def transpose_csr(indices, offsets, nnz, num_cols, col_offsets, rows):  # pragma: no cover - compiled
+    """CSR (row -> columns) to CSC (column -> rows, ascending): counting sort over the nnz entries."""
+    R = offsets.shape[0]
+    counts = np.zeros(num_cols, dtype=np.int64)
+    for p in range(nnz):
+        counts[indices[p]] += 1
+    acc = 0
+    for k in range(num_cols):
+        col_offsets[k] = acc
+        acc += counts[k]
+    fill = col_offsets.copy()
+    for r in range(R):
+        end = offsets[r + 1] if r + 1 < R else nnz
+        for p in range(offsets[r], end):
+            k = indices[p]
+            rows[fill[k]] = r
+            fill[k] += 1

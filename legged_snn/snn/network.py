@@ -17,13 +17,13 @@ from legged_snn.snn.neurons import LIFLayer, NeuronCfg, lif_scan
 
 
 class _EncodedLinear(torch.autograd.Function):
-    """currents_t = W s_t + b for hard spikes s (T, N, K) whose gradient goes straight to A (N, K)."""
+    """currents_t = W s_t + b for encoder spikes s (T, N, K) whose gradient goes straight to A (N, K)."""
 
     @staticmethod
-    def forward(ctx, stim: torch.Tensor, hard: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor):
+    def forward(ctx, stim: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, hard: torch.Tensor, csr):
         T, N, K = hard.shape
         flat = hard.reshape(T * N, K)
-        out, ctx.sparse = sparse.forward_linear(flat, weight, bias)
+        out, ctx.csr = sparse.forward_linear(flat, weight, bias, csr)
         ctx.save_for_backward(flat, weight)
         ctx.shape = (T, N)
         return out.view(T, N, -1)
@@ -33,9 +33,9 @@ class _EncodedLinear(torch.autograd.Function):
         flat, weight = ctx.saved_tensors
         T, N = ctx.shape
         g = grad.reshape(T * N, -1)
-        g_weight = sparse.weight_grad(flat, g, ctx.sparse)
+        g_weight = sparse.weight_grad(flat, g, ctx.csr)
         g_stim = grad.sum(dim=0) @ weight if ctx.needs_input_grad[0] else None
-        return g_stim, None, g_weight, g.sum(dim=0)
+        return g_stim, g_weight, g.sum(dim=0), None, None
 
 
 class SpikingNetwork(nn.Module):
@@ -64,8 +64,8 @@ class SpikingNetwork(nn.Module):
         self.neuron_steps = torch.zeros(n, dtype=torch.float64)
         self.inferences = 0
 
-    def _count(self, idx: int, spikes: torch.Tensor) -> None:
-        self.spike_counts[idx] += float(spikes.detach().sum())
+    def _count(self, idx: int, spikes: torch.Tensor, nnz: int | None = None) -> None:
+        self.spike_counts[idx] += float(spikes.detach().sum()) if nnz is None else nnz
         self.neuron_steps[idx] += float(spikes.numel())
 
     def layer_names(self) -> list[str]:
@@ -79,15 +79,18 @@ class SpikingNetwork(nn.Module):
     def forward(self, obs: torch.Tensor, state: list | None = None, fused: bool = True):
         """obs (N, D) -> mean (N, A); with ``state`` (one (c, v, o) per layer) also returns the new state."""
         stim = self.encoder.stimulation(obs)
-        hard = self.encoder.hard_spikes(stim)
+        hard, csr = self.encoder.encode(stim)
         if self.record:
-            self._count(0, hard)
+            self._count(0, hard, csr.nnz if csr is not None else None)
         first = self.layers[0]
-        current = _EncodedLinear.apply(stim, hard, first.fc.weight, first.fc.bias)
+        current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr)
         new_state = []
         n = obs.shape[0]
         st = state[0] if state is not None else first.zero_state(n, obs.device, current.dtype)
-        x, s = lif_scan(current, st, self.neuron) if fused else first(hard + (stim - stim.detach()), st, fused)
+        if fused:
+            x, s = lif_scan(current, st, self.neuron)
+        else:  # plain autograd through the straight-through spikes (reference for tests)
+            x, s = first(hard.to(stim.dtype) + (stim - stim.detach()), st, fused)
         new_state.append(s)
         if self.record:
             self._count(1, x)

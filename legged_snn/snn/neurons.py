@@ -76,15 +76,16 @@ class _LIFScan(torch.autograd.Function):
                 a: float, b: float, th: float, reset: int, width: float):
         T = current.shape[0]
         spikes = torch.empty_like(current)
-        volts = torch.empty_like(current)
         if _use_kernels(current):
             c, v, o = (x.detach().clone(memory_format=torch.contiguous_format) for x in (c0, v0, o0))
             k = np.dtype(kernels.as_np(current).dtype).type
+            window = torch.empty(current.shape, dtype=torch.uint8)
             kernels.scan_forward(kernels.as_np(current), c.numpy(), v.numpy(), o.numpy(), spikes.numpy(),
-                                 volts.numpy(), k(a), k(b), k(th), reset)
-            ctx.save_for_backward(volts, spikes, o0)
+                                 window.numpy(), k(a), k(b), k(th), reset, k(width))
+            ctx.save_for_backward(window, spikes, o0)
             ctx.consts = (a, b, th, reset, width)
             return spikes, c, v, o
+        volts = torch.empty_like(current)
         c, v, o = c0, v0, o0
         for t in range(T):
             c = c * a + current[t]
@@ -103,18 +104,18 @@ class _LIFScan(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_spikes, g_c, g_v, g_o):
-        volts, spikes, o0 = ctx.saved_tensors
+        volts, spikes, o0 = ctx.saved_tensors  # volts is the uint8 surrogate window on the kernel path
         a, b, th, reset, width = ctx.consts
-        if _use_kernels(volts):
-            zeros = torch.zeros_like(volts[0])
-            g_current = torch.empty_like(volts)
+        if _use_kernels(spikes):
+            zeros = torch.zeros_like(spikes[0])
+            g_current = torch.empty_like(spikes)
             g_c0, g_v0 = torch.empty_like(zeros), torch.empty_like(zeros)
-            gs = g_spikes if g_spikes is not None else torch.zeros_like(volts)
-            k = np.dtype(kernels.as_np(volts).dtype).type
+            gs = g_spikes if g_spikes is not None else torch.zeros_like(spikes)
+            k = np.dtype(kernels.as_np(spikes).dtype).type
             kernels.scan_backward(kernels.as_np(gs), kernels.as_np(g_c if g_c is not None else zeros),
                                   kernels.as_np(g_v if g_v is not None else zeros), kernels.as_np(volts),
                                   kernels.as_np(spikes), kernels.as_np(o0), g_current.numpy(), g_c0.numpy(),
-                                  g_v0.numpy(), k(a), k(b), k(th), reset, k(width))
+                                  g_v0.numpy(), k(a), k(b), reset, k(width))
             return g_current, g_c0, g_v0, None, None, None, None, None, None
         T = volts.shape[0]
         g_current = torch.empty_like(volts)
@@ -190,9 +191,11 @@ class LIFLayer(nn.Module):
         return z, z.clone(), z.clone()
 
     def forward(self, x: torch.Tensor, state=None, fused: bool = True):
-        """x (T, N, in) -> spikes (T, N, out), state (c, v, o). One matmul over all T*N rows."""
+        """x (T, N, in) 0/1 -> spikes (T, N, out), state (c, v, o). One (sparse) matmul over all T*N rows.
+
+        ``fused=False`` is the plain-autograd reference (dense nn.Linear, torch-op recurrence)."""
         T, N = x.shape[:2]
-        current = spike_linear(x, self.fc.weight, self.fc.bias)  # x is 0/1: sums of the columns that fired
+        current = spike_linear(x, self.fc.weight, self.fc.bias) if fused else self.fc(x)
         if state is None:
             state = self.zero_state(N, x.device, current.dtype)
         scan = lif_scan if fused else lif_scan_reference
