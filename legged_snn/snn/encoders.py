@@ -9,14 +9,37 @@ Straight-through gradient: ``d spike_t / d A = 1``.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import torch
 from torch import nn
 
 from legged_snn.snn import kernels
-from legged_snn.snn.sparse import Csr, csr_from_counts, csr_from_dense
+from legged_snn.snn.sparse import Csr, csr_from_dense
 
 MODES = ("deterministic", "probabilistic")
+
+
+class _ReceptiveFields(torch.autograd.Function):
+    """(N, D) obs, mu, sigma (D, P) -> A (N, D * P) in one numba pass; gradients for mu and sigma (not obs)."""
+
+    @staticmethod
+    def forward(ctx, obs: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        x, m, s = (t.detach().contiguous() for t in (obs, mu, sigma))
+        out = torch.empty(x.shape[0], m.numel(), dtype=x.dtype)
+        kernels.receptive_fields(x.numpy(), m.numpy(), s.numpy(), out.numpy())
+        ctx.save_for_backward(x, m, s)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, m, s = ctx.saved_tensors
+        blocks = max(1, min(numba.get_num_threads(), x.shape[0]))
+        g_mu = np.zeros((blocks, *m.shape), dtype=x.numpy().dtype)
+        g_sigma = np.zeros_like(g_mu)
+        kernels.receptive_fields_backward(x.numpy(), m.numpy(), s.numpy(), grad.detach().contiguous().numpy(),
+                                          g_mu, g_sigma)
+        return None, torch.from_numpy(g_mu.sum(axis=0)), torch.from_numpy(g_sigma.sum(axis=0))
 
 
 class PopulationEncoder(nn.Module):
@@ -47,6 +70,8 @@ class PopulationEncoder(nn.Module):
 
     def stimulation(self, obs: torch.Tensor) -> torch.Tensor:
         """(N, D) -> A (N, D * P) in [0, 1]."""
+        if obs.device.type == "cpu" and obs.dtype in (torch.float32, torch.float64) and not obs.requires_grad:
+            return _ReceptiveFields.apply(obs, self.mu, self.sigma)
         diff = obs.unsqueeze(-1) - self.mu
         return torch.exp(-0.5 * diff.square() / self.sigma.square()).flatten(1)
 
@@ -59,16 +84,23 @@ class PopulationEncoder(nn.Module):
         rand = torch.rand((self.timesteps, *a.shape), generator=generator, device=a.device)
         return (rand < a).to(a.dtype)
 
-    def encode(self, a: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, Csr | None]:
-        """(N, K) stimulation -> (T, N, K) 0/1 spikes (uint8 on the CPU kernel path) and their CSR over T*N rows."""
-        if self.mode == "deterministic" and a.device.type == "cpu" and a.dtype == torch.float32:
+    def encode(self, a: torch.Tensor, generator: torch.Generator | None = None
+               ) -> tuple[torch.Tensor | None, Csr | None]:
+        """(N, K) stimulation -> spikes over T*N rows (t-major): (dense (T, N, K) or None, CSR or None).
+
+        On the CPU the deterministic encoder writes the CSR directly (no dense spike tensor)."""
+        if self.mode == "deterministic" and a.device.type == "cpu" and a.dtype in (torch.float32, torch.float64):
             T, (N, K) = self.timesteps, a.shape
-            spikes = np.empty((T, N, K), dtype=np.uint8)
+            stim = a.detach().contiguous().numpy()
+            th = stim.dtype.type(self.threshold)
             counts = np.empty((T, N), dtype=np.int64)
-            kernels.encode_deterministic(a.detach().contiguous().numpy(), T, np.float32(self.threshold), spikes,
-                                         counts)
-            csr = csr_from_counts(spikes.reshape(T * N, K), counts.reshape(T * N))
-            return torch.from_numpy(spikes), csr
+            kernels.encode_counts(stim, T, th, counts)
+            flat = counts.reshape(T * N)
+            offsets = np.zeros(T * N, dtype=np.int64)
+            np.cumsum(flat[:-1], out=offsets[1:])
+            indices = np.empty(int(flat.sum()), dtype=np.int64)
+            kernels.encode_fill(stim, T, th, offsets, indices)
+            return None, Csr(torch.from_numpy(indices), torch.from_numpy(offsets), T * N, K)
         hard = self.hard_spikes(a, generator)
         csr = csr_from_dense(hard.reshape(-1, hard.shape[-1])) if hard.device.type == "cpu" else None
         return hard, csr

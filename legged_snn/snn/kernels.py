@@ -89,25 +89,45 @@ def as_np(x) -> np.ndarray:
 
 
 @numba.njit(parallel=True, cache=True)
-def encode_deterministic(stim, T, th, spikes, counts):  # pragma: no cover - compiled
-    """Regular spikes of (N, K) stimulation A over T steps: spike t iff ceil(t A / th) - ceil((t-1) A / th) = 1.
+def encode_counts(stim, T, th, counts):  # pragma: no cover - compiled
+    """Pass 1 of the deterministic encoder: spikes per row (t, n) into counts (T, N).
 
-    Writes 0/1 into spikes (T, N, K) uint8 and the spikes per row into counts (T, N)."""
+    PopSAN's regular spikes of stimulation A: v += A; spike when v > th; v -= th (A * T <= th: silent)."""
     N, K = stim.shape
     for n in numba.prange(N):
         for t in range(T):
             counts[t, n] = 0
         for k in range(K):
             a = stim[n, k]
-            prev = 0.0
+            if a * T <= th:
+                continue
+            v = 0 * a
             for t in range(T):
-                c = np.ceil((t + 1) * a / th) - 1.0
-                if c < 0.0:
-                    c = 0.0
-                s = 1 if c > prev else 0
-                spikes[t, n, k] = s
-                counts[t, n] += s
-                prev = c
+                v += a
+                if v > th:
+                    v -= th
+                    counts[t, n] += 1
+
+
+@numba.njit(parallel=True, cache=True)
+def encode_fill(stim, T, th, offsets, indices):  # pragma: no cover - compiled
+    """Pass 2: the column of every spike, row (t, n) = t * N + n starting at offsets[t * N + n]."""
+    N, K = stim.shape
+    for n in numba.prange(N):
+        cursor = np.empty(T, dtype=np.int64)
+        for t in range(T):
+            cursor[t] = offsets[t * N + n]
+        for k in range(K):
+            a = stim[n, k]
+            if a * T <= th:
+                continue
+            v = 0 * a
+            for t in range(T):
+                v += a
+                if v > th:
+                    v -= th
+                    indices[cursor[t]] = k
+                    cursor[t] += 1
 
 
 @numba.njit(parallel=True, cache=True)
@@ -152,3 +172,38 @@ def transpose_csr(indices, offsets, nnz, num_cols, col_offsets, rows):  # pragma
             k = indices[p]
             rows[fill[k]] = r
             fill[k] += 1
+
+
+@numba.njit(parallel=True, cache=True, fastmath=True)
+def receptive_fields(x, mu, sigma, out):  # pragma: no cover - compiled
+    """Gaussian receptive fields: out[n, d*P + p] = exp(-(x[n, d] - mu[d, p])^2 / (2 sigma[d, p]^2))."""
+    N, D = x.shape
+    P = mu.shape[1]
+    half = x.dtype.type(0.5)
+    for n in numba.prange(N):
+        for d in range(D):
+            xv = x[n, d]
+            for p in range(P):
+                z = (xv - mu[d, p]) / sigma[d, p]
+                out[n, d * P + p] = np.exp(-half * z * z)
+
+
+@numba.njit(parallel=True, cache=True, fastmath=True)
+def receptive_fields_backward(x, mu, sigma, grad, g_mu, g_sigma):  # pragma: no cover - compiled
+    """dL/dmu and dL/dsigma of receptive_fields, given dL/dA (N, D*P); g_mu/g_sigma (B, D, P) per-block sums."""
+    N, D = x.shape
+    P = mu.shape[1]
+    B = g_mu.shape[0]
+    half = x.dtype.type(0.5)
+    chunk = (N + B - 1) // B
+    for blk in numba.prange(B):
+        for n in range(blk * chunk, min(N, (blk + 1) * chunk)):
+            for d in range(D):
+                xv = x[n, d]
+                for p in range(P):
+                    s = sigma[d, p]
+                    diff = xv - mu[d, p]
+                    z = diff / s
+                    ga = grad[n, d * P + p] * np.exp(-half * z * z)
+                    g_mu[blk, d, p] += ga * z / s
+                    g_sigma[blk, d, p] += ga * z * z / s

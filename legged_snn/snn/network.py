@@ -20,9 +20,14 @@ class _EncodedLinear(torch.autograd.Function):
     """currents_t = W s_t + b for encoder spikes s (T, N, K) whose gradient goes straight to A (N, K)."""
 
     @staticmethod
-    def forward(ctx, stim: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, hard: torch.Tensor, csr):
-        T, N, K = hard.shape
-        flat = hard.reshape(T * N, K)
+    def forward(ctx, stim: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, hard, csr, T: int):
+        N, K = stim.shape
+        if hard is None:  # CSR only (CPU deterministic encoder); densify if it is too dense for the sparse path
+            hard = torch.zeros(T * N, K, dtype=stim.dtype) if csr.density >= sparse.DENSE_ABOVE else None
+            if hard is not None:
+                hard[torch.repeat_interleave(torch.arange(T * N), torch.diff(csr.offsets, append=torch.tensor(
+                    [csr.nnz]))), csr.indices] = 1.0
+        flat = hard.reshape(T * N, K).to(stim.dtype) if hard is not None else None
         out, ctx.csr = sparse.forward_linear(flat, weight, bias, csr)
         ctx.save_for_backward(flat, weight)
         ctx.shape = (T, N)
@@ -35,7 +40,7 @@ class _EncodedLinear(torch.autograd.Function):
         g = grad.reshape(T * N, -1)
         g_weight = sparse.weight_grad(flat, g, ctx.csr)
         g_stim = grad.sum(dim=0) @ weight if ctx.needs_input_grad[0] else None
-        return g_stim, g_weight, g.sum(dim=0), None, None
+        return g_stim, g_weight, g.sum(dim=0), None, None, None
 
 
 class SpikingNetwork(nn.Module):
@@ -64,9 +69,9 @@ class SpikingNetwork(nn.Module):
         self.neuron_steps = torch.zeros(n, dtype=torch.float64)
         self.inferences = 0
 
-    def _count(self, idx: int, spikes: torch.Tensor, nnz: int | None = None) -> None:
+    def _count(self, idx: int, spikes: torch.Tensor | None, nnz: int | None = None, numel: int = 0) -> None:
         self.spike_counts[idx] += float(spikes.detach().sum()) if nnz is None else nnz
-        self.neuron_steps[idx] += float(spikes.numel())
+        self.neuron_steps[idx] += float(spikes.numel()) if spikes is not None else numel
 
     def layer_names(self) -> list[str]:
         return ["encoder"] + [f"lif{i}" for i in range(len(self.layers) - 1)] + ["output"]
@@ -81,16 +86,16 @@ class SpikingNetwork(nn.Module):
         stim = self.encoder.stimulation(obs)
         hard, csr = self.encoder.encode(stim)
         if self.record:
-            self._count(0, hard, csr.nnz if csr is not None else None)
+            self._count(0, hard, csr.nnz if csr is not None else None, self.timesteps * stim.numel())
         first = self.layers[0]
-        current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr)
+        current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr, self.timesteps)
         new_state = []
         n = obs.shape[0]
         st = state[0] if state is not None else first.zero_state(n, obs.device, current.dtype)
         if fused:
             x, s = lif_scan(current, st, self.neuron)
         else:  # plain autograd through the straight-through spikes (reference for tests)
-            x, s = first(hard.to(stim.dtype) + (stim - stim.detach()), st, fused)
+            x, s = first(self.encoder.hard_spikes(stim) + (stim - stim.detach()), st, fused)
         new_state.append(s)
         if self.record:
             self._count(1, x)

@@ -86,7 +86,7 @@ def csr_from_dense(x: torch.Tensor) -> Csr:
 def forward_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
                    csr: Csr | None = None) -> tuple[torch.Tensor, Csr | None]:
     """(R, K) 0/1 x -> (x W^T + b, the CSR used or None for the dense path)."""
-    if x.device.type == "cpu":
+    if x is None or x.device.type == "cpu":
         csr = csr if csr is not None else csr_from_dense(x)
         if csr.density < DENSE_ABOVE:
             return csr.matmul(weight.t().contiguous()).add_(bias), csr
