@@ -94,7 +94,8 @@ def test_checkpoint_of_another_task_is_refused(trained, root):
     before = tree(logs)
     res = run(root, "--num_envs=4", f"--log_root={logs}", "--resume", "--load_run=2000-01-01_00-00-00_other")
     _assert_clean_failure(res, logs, before, "task='anymal_c_rough'", "task='a1_flat'")
-    res = run(root, "--num_envs=4", f"--log_root={logs}", "--resume", "--load_run=2000-01-01_00-00-01_shapes")
+    res = run(root, "--num_envs=4", f"--log_root={logs}", "--resume", "--load_run=2000-01-01_00-00-01_shapes",
+              "--actor=mlp")
     _assert_clean_failure(res, logs, before, "mlp.0.weight", "235")
 
 

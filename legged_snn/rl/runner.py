@@ -83,7 +83,10 @@ class LeggedRunner(OnPolicyRunner):
                 self.current_learning_iteration = loaded["iter"] + 1
         except RuntimeError as exc:
             lines = [ln.strip() for ln in str(exc).splitlines() if "size mismatch" in ln or "Missing" in ln]
-            raise CheckpointError(f"checkpoint {path} does not fit this model: {(lines or [str(exc)])[0]}") from None
+            first = (lines or [str(exc).strip().splitlines()[0]])[0]
+            if len(first) > 300:
+                first = first[:300] + " ..."
+            raise CheckpointError(f"checkpoint {path} does not fit this model: {first}") from None
         return loaded.get("infos") or {}
 
 

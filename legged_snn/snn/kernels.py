@@ -95,18 +95,19 @@ def encode_counts(stim, T, th, counts):  # pragma: no cover - compiled
     PopSAN's regular spikes of stimulation A: v += A; spike when v > th; v -= th (A * T <= th: silent)."""
     N, K = stim.shape
     for n in numba.prange(N):
-        for t in range(T):
-            counts[t, n] = 0
+        cnt = np.zeros(T, dtype=np.int64)
+        row = stim[n]
         for k in range(K):
-            a = stim[n, k]
-            if a * T <= th:
-                continue
-            v = 0 * a
-            for t in range(T):
-                v += a
-                if v > th:
-                    v -= th
-                    counts[t, n] += 1
+            a = row[k]
+            if a * T > th:
+                v = 0 * a
+                for t in range(T):
+                    v += a
+                    if v > th:
+                        v -= th
+                        cnt[t] += 1
+        for t in range(T):
+            counts[t, n] = cnt[t]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -117,17 +118,17 @@ def encode_fill(stim, T, th, offsets, indices):  # pragma: no cover - compiled
         cursor = np.empty(T, dtype=np.int64)
         for t in range(T):
             cursor[t] = offsets[t * N + n]
+        row = stim[n]
         for k in range(K):
-            a = stim[n, k]
-            if a * T <= th:
-                continue
-            v = 0 * a
-            for t in range(T):
-                v += a
-                if v > th:
-                    v -= th
-                    indices[cursor[t]] = k
-                    cursor[t] += 1
+            a = row[k]
+            if a * T > th:
+                v = 0 * a
+                for t in range(T):
+                    v += a
+                    if v > th:
+                        v -= th
+                        indices[cursor[t]] = k
+                        cursor[t] += 1
 
 
 @numba.njit(parallel=True, cache=True)
