@@ -11,7 +11,9 @@ from legged_snn.rl.config import TrainCfg
 def a1_flat_env() -> LocomotionEnvCfg:
     """A1 on flat ground (legged_gym's a1 settings, plane instead of terrain)."""
     cfg = a1_env_cfg()
-    cfg.env.history_frames = 2  # the spiking actor's stacked history (the MLP baseline does not read it)
+    # no stacked frames: the spiking actor sees the same 48 numbers as the MLP (PopSAN's stateless setting);
+    # env.history_frames > 0 adds a "history" group that the stack-mode actor encodes as extra populations
+    cfg.env.history_frames = 0
     return cfg
 
 
