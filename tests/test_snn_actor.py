@@ -53,6 +53,31 @@ def test_deterministic_encoder_counts_match_closed_form():
     assert 1.0 < active < 3.5  # sigma ~0.39 leaves about 2 of 10 neurons active per dimension
 
 
+def test_csr_encoder_path_equals_dense_spikes():
+    enc = PopulationEncoder(6, pop_size=10, timesteps=5)
+    a = enc.stimulation(torch.rand(300, 6) * 8 - 4).detach()
+    dense, csr = enc.encode(a)
+    assert dense is None and csr.rows == 5 * 300 and csr.cols == 60
+    got = torch.zeros(csr.rows, csr.cols)
+    rows = torch.repeat_interleave(torch.arange(csr.rows), torch.diff(csr.offsets, append=torch.tensor([csr.nnz])))
+    got[rows, csr.indices] = 1.0
+    assert csr.nnz > 0 and torch.equal(got, enc.hard_spikes(a).reshape(5 * 300, 60))
+
+
+def test_sparse_linear_equals_dense():
+    from legged_snn.snn.sparse import spike_linear
+
+    torch.manual_seed(4)
+    x = (torch.rand(400, 90) < 0.1).float().requires_grad_(True)
+    w = torch.randn(33, 90, requires_grad=True)
+    b = torch.randn(33, requires_grad=True)
+    g = torch.randn(400, 33)
+    ours = torch.autograd.grad((spike_linear(x, w, b) * g).sum(), [x, w, b])
+    ref = torch.autograd.grad((torch.nn.functional.linear(x, w, b) * g).sum(), [x, w, b])
+    for a, r in zip(ours, ref):
+        torch.testing.assert_close(a, r, atol=1e-4, rtol=1e-5)
+
+
 def test_probabilistic_encoder_rate_is_stimulation():
     enc = PopulationEncoder(2, pop_size=4, timesteps=4000, mode="probabilistic")
     obs = torch.tensor([[0.3, -1.0]])

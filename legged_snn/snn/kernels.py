@@ -89,13 +89,18 @@ def as_np(x) -> np.ndarray:
 
 
 @numba.njit(parallel=True, cache=True)
-def encode_counts(stim, T, th, counts):  # pragma: no cover - compiled
-    """Pass 1 of the deterministic encoder: spikes per row (t, n) into counts (T, N).
+def encode_pass(stim, T, th, counts, offsets, indices, fill):  # pragma: no cover - compiled
+    """Deterministic encoder into CSR over rows (t, n) = t * N + n, in two calls:
+    fill=False counts the spikes per row into counts (T, N); fill=True writes each spike's column into
+    indices, row (t, n) starting at offsets[t * N + n].
 
     PopSAN's regular spikes of stimulation A: v += A; spike when v > th; v -= th (A * T <= th: silent)."""
     N, K = stim.shape
     for n in numba.prange(N):
-        cnt = np.zeros(T, dtype=np.int64)
+        cursor = np.zeros(T, dtype=np.int64)
+        if fill:
+            for t in range(T):
+                cursor[t] = offsets[t * N + n]
         row = stim[n]
         for k in range(K):
             a = row[k]
@@ -105,30 +110,12 @@ def encode_counts(stim, T, th, counts):  # pragma: no cover - compiled
                     v += a
                     if v > th:
                         v -= th
-                        cnt[t] += 1
-        for t in range(T):
-            counts[t, n] = cnt[t]
-
-
-@numba.njit(parallel=True, cache=True)
-def encode_fill(stim, T, th, offsets, indices):  # pragma: no cover - compiled
-    """Pass 2: the column of every spike, row (t, n) = t * N + n starting at offsets[t * N + n]."""
-    N, K = stim.shape
-    for n in numba.prange(N):
-        cursor = np.empty(T, dtype=np.int64)
-        for t in range(T):
-            cursor[t] = offsets[t * N + n]
-        row = stim[n]
-        for k in range(K):
-            a = row[k]
-            if a * T > th:
-                v = 0 * a
-                for t in range(T):
-                    v += a
-                    if v > th:
-                        v -= th
-                        indices[cursor[t]] = k
+                        if fill:
+                            indices[cursor[t]] = k
                         cursor[t] += 1
+        if not fill:
+            for t in range(T):
+                counts[t, n] = cursor[t]
 
 
 @numba.njit(parallel=True, cache=True)
