@@ -107,6 +107,19 @@ def test_first_layer_shortcut_equals_autograd():
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
+def test_rate_regularizer_pushes_hidden_rates_down():
+    actor = _actor(rate_reg=0.5)
+    net, x = actor.network, actor.get_latent(_obs(64))
+    net(x).sum().mul(0.0).backward()  # only the regularizer's gradient is left
+    grads = [layer.fc.bias.grad for layer in net.layers]
+    assert all(g is not None for g in grads)
+    assert grads[0].abs().sum() > 0  # hidden layers are regularized ...
+    assert grads[-1].abs().sum() == 0  # ... the output population is not (it carries the action)
+    plain = _actor()
+    plain.network(x).sum().mul(0.0).backward()
+    assert all(layer.fc.bias.grad.abs().sum() == 0 for layer in plain.network.layers)
+
+
 def test_log_prob_equals_torch_normal():
     actor = _actor()
     obs = _obs()

@@ -43,6 +43,20 @@ class _EncodedLinear(torch.autograd.Function):
         return g_stim, g_weight, g.sum(dim=0), None, None, None
 
 
+class _RateRegularizer(torch.autograd.Function):
+    """Identity forward; backward adds d(weight * mean(spikes))/d spikes = weight / numel, so the loss the
+    optimizer sees gains ``weight * firing rate`` without changing rsl-rl's PPO."""
+
+    @staticmethod
+    def forward(ctx, spikes: torch.Tensor, weight: float) -> torch.Tensor:
+        ctx.weight, ctx.numel = weight, spikes.numel()
+        return spikes.view_as(spikes)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return grad + ctx.weight / ctx.numel, None
+
+
 class SpikingNetwork(nn.Module):
     """(N, D) normalized observation -> (N, A) action mean; spike statistics counted when ``record``."""
 
@@ -59,6 +73,7 @@ class SpikingNetwork(nn.Module):
         self.decoder = PopulationDecoder(num_actions, pop_out, tanh)
         self.timesteps = timesteps
         self.record = False
+        self.rate_reg = 0.0  # weight of the mean hidden firing rate added to the training loss (0 = off)
         self.reset_stats()
 
     # ---------------------------------------------------------------------------------- statistics
@@ -99,7 +114,10 @@ class SpikingNetwork(nn.Module):
         new_state.append(s)
         if self.record:
             self._count(1, x)
+        hidden = len(self.layers) - 1
         for i, layer in enumerate(self.layers[1:], start=1):
+            if self.rate_reg > 0 and torch.is_grad_enabled():
+                x = _RateRegularizer.apply(x, self.rate_reg / hidden)
             st = state[i] if state is not None else None
             x, s = layer(x, st, fused)
             new_state.append(s)
