@@ -36,7 +36,8 @@ def check_snn_config(cfg: dict) -> None:
         raise ValueError(f"snn.rate_reg must be >= 0, got {cfg['rate_reg']}")
     unknown = set(cfg.get("neuron", {})) - set(NeuronCfg.__dataclass_fields__)
     if unknown:
-        raise ValueError(f"snn.neuron has unknown field(s) {sorted(unknown)}; known: {sorted(NeuronCfg.__dataclass_fields__)}")
+        known = sorted(NeuronCfg.__dataclass_fields__)
+        raise ValueError(f"snn.neuron has unknown field(s) {sorted(unknown)}; known: {known}")
     NeuronCfg(**cfg.get("neuron", {})).validate("snn.neuron")
 
 
