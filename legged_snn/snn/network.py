@@ -22,11 +22,8 @@ class _EncodedLinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, stim: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, hard, csr, T: int):
         N, K = stim.shape
-        if hard is None:  # CSR only (CPU deterministic encoder); densify if it is too dense for the sparse path
-            hard = torch.zeros(T * N, K, dtype=stim.dtype) if csr.density >= sparse.DENSE_ABOVE else None
-            if hard is not None:
-                hard[torch.repeat_interleave(torch.arange(T * N), torch.diff(csr.offsets, append=torch.tensor(
-                    [csr.nnz]))), csr.indices] = 1.0
+        if hard is None and csr.density >= sparse.DENSE_ABOVE:  # CSR only, but too dense for the sparse path
+            hard = csr.to_dense(stim.dtype)
         flat = hard.reshape(T * N, K).to(stim.dtype) if hard is not None else None
         out, ctx.csr = sparse.forward_linear(flat, weight, bias, csr)
         ctx.save_for_backward(flat, weight)

@@ -45,6 +45,13 @@ class Csr:
     def density(self) -> float:
         return self.nnz / max(self.rows * self.cols, 1)
 
+    def to_dense(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """The (rows, cols) 0/1 matrix."""
+        counts = torch.diff(self.offsets, append=torch.tensor([self.nnz]))
+        out = torch.zeros(self.rows, self.cols, dtype=dtype)
+        out[torch.repeat_interleave(torch.arange(self.rows), counts), self.indices] = 1.0
+        return out
+
     def matmul(self, table: torch.Tensor) -> torch.Tensor:
         """(rows, cols) 0/1 @ (cols, H) table -> (rows, H)."""
         return F.embedding_bag(self.indices, table, self.offsets, mode="sum")
