@@ -92,7 +92,11 @@ def test_gradients_reach_encoder_and_every_weight():
     assert actor.network.encoder.mu.grad.abs().sum() > 0 and actor.network.encoder.sigma.grad.abs().sum() > 0
 
 
-def test_first_layer_shortcut_equals_autograd():
+@pytest.mark.parametrize("dense_above", [0.25, 0.0])  # sparse path, and the dense fallback everywhere
+def test_first_layer_shortcut_equals_autograd(dense_above, monkeypatch):
+    from legged_snn.snn import sparse
+
+    monkeypatch.setattr(sparse, "DENSE_ABOVE", dense_above)
     actor = _actor()
     net, x = actor.network, actor.get_latent(_obs())
     grads = []
