@@ -54,7 +54,10 @@ class MujocoCpuBackend:
         self._jd = torch.as_tensor(self.info.joint_dof_adr, dtype=torch.long)
         self._feet = torch.as_tensor(self.info.foot_body_ids, dtype=torch.long)
         adr = [int(self.model.sensor(f"contact_{n}").adr[0]) for n in self.info.contact_body_names]
+        # sensordata columns of each watched body's net force (x, y, z follow the found count): (B, 3)
         self._contact_adr = torch.tensor(adr, dtype=torch.long)
+        self._force_cols = self._contact_adr[:, None] + torch.arange(1, 4)
+        self._gravity = torch.tensor([[0.0, 0.0, -1.0]]).expand(num_envs, 3)
         self._geom_friction = torch.from_numpy(b.expand("geom_friction"))  # (N, ngeom, 3)
         self._body_mass = torch.from_numpy(b.expand("body_mass"))  # (N, nbody)
         self._nominal_root_mass = float(self.model.body_mass[self.info.root_body_id])
@@ -124,13 +127,12 @@ class MujocoCpuBackend:
         s.base_quat.div_(s.base_quat.norm(dim=-1, keepdim=True).clamp_min(1e-9))
         s.base_lin_vel.copy_(quat_rotate_inverse(s.base_quat, qvel[:, :3].float()))
         s.base_ang_vel.copy_(qvel[:, 3:6])  # a free joint's angular velocity is in the body frame
-        gravity = torch.tensor([[0.0, 0.0, -1.0]]).expand(self.num_envs, 3)
-        s.projected_gravity.copy_(quat_rotate_inverse(s.base_quat, gravity))
+        s.projected_gravity.copy_(quat_rotate_inverse(s.base_quat, self._gravity))
         s.joint_pos.copy_(qpos[:, self._jq])
         s.joint_vel.copy_(qvel[:, self._jd])
         s.joint_torque.copy_(self._act_force)
         s.foot_pos.copy_(self._xpos[:, self._feet])
         sensor = self._sensordata
         s.contact_count.copy_(sensor[:, self._contact_adr])
-        force = torch.stack([sensor[:, self._contact_adr + k] for k in (1, 2, 3)], dim=-1)
-        s.contact_force.copy_(-force)  # the sensor reports the force the body exerts; we want the reaction
+        # the sensor reports the force the body exerts; the state holds the reaction on the body
+        s.contact_force.copy_(sensor[:, self._force_cols].neg())

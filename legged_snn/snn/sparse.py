@@ -12,17 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from legged_snn.snn import kernels
-
-
-def numba_threads() -> int:
-    import numba
-
-    return int(numba.get_num_threads())
 
 DENSE_ABOVE = 0.25
 """Spike density above which the dense matmul is used."""
@@ -59,7 +54,7 @@ class Csr:
     def t_matmul(self, grad: torch.Tensor) -> torch.Tensor:
         """(rows, cols)^T 0/1 @ (rows, H) grad -> (cols, H): scatter-add of grad rows, one pass over grad."""
         g = grad.detach().contiguous()
-        parts = max(1, min(numba_threads(), self.rows))
+        parts = max(1, min(numba.get_num_threads(), self.rows))
         out = np.zeros((parts, self.cols, g.shape[1]), dtype=g.numpy().dtype)
         kernels.csr_scatter_add(self.indices.numpy(), self.offsets.numpy(), self.nnz, g.numpy(), out)
         return torch.from_numpy(out.sum(axis=0) if parts > 1 else out[0])
