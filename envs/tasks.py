@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from envs.locomotion.config import LocomotionEnvCfg
+from legged_snn.sim.terrain import TYPES, TerrainCfg
 from envs.robots.a1 import a1_env_cfg
 from legged_snn.registry import register_task, task_names
 from legged_snn.rl.config import TrainCfg
@@ -28,5 +29,39 @@ def a1_flat_train() -> TrainCfg:
     return cfg
 
 
-if "a1_flat" not in task_names():
-    register_task("a1_flat", a1_flat_env, a1_flat_train)
+def a1_rough_env() -> LocomotionEnvCfg:
+    """A1 on the generated terrain with the height scan (obs 235), curriculum and full randomization."""
+    cfg = a1_env_cfg()
+    cfg.terrain = TerrainCfg()
+    cfg.height_scan.enabled = True
+    dr = cfg.domain_rand
+    dr.randomize_base_mass = True
+    dr.randomize_motor_strength = True
+    dr.randomize_latency = True
+    return cfg
+
+
+def a1_rough_train() -> TrainCfg:
+    cfg = TrainCfg()
+    cfg.runner.experiment_name = "a1_rough"
+    cfg.runner.max_iterations = 1500
+    return cfg
+
+
+def play_variant(cfg: LocomotionEnvCfg, num_envs: int = 16) -> LocomotionEnvCfg:
+    """The env a person watches: few robots, a small terrain of every type, no noise, pushes or randomization."""
+    cfg.env.num_envs = min(cfg.env.num_envs, num_envs)
+    if cfg.terrain is not None:
+        cfg.terrain.num_rows, cfg.terrain.num_cols, cfg.terrain.border_size = 5, len(TYPES), 5.0
+        cfg.terrain.proportions = {t: 1.0 / len(TYPES) for t in TYPES}
+        cfg.terrain.curriculum = False
+    cfg.noise.add_noise = False
+    dr = cfg.domain_rand
+    dr.push_robots = dr.randomize_friction = dr.randomize_base_mass = False
+    dr.randomize_motor_strength = dr.randomize_latency = False
+    return cfg
+
+
+for _name, _env, _train in (("a1_flat", a1_flat_env, a1_flat_train), ("a1_rough", a1_rough_env, a1_rough_train)):
+    if _name not in task_names():
+        register_task(_name, _env, _train)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from legged_snn.sim.terrain import TerrainCfg
+
 
 @dataclass
 class EnvCfg:
@@ -66,6 +68,19 @@ class DomainRandCfg:
     push_robots: bool = True  # kick the root every push_interval_s
     push_interval_s: float = 15.0  # s
     max_push_vel_xy: float = 1.0  # m/s
+    randomize_motor_strength: bool = False  # scale each env's Kp and Kd (hence its torques) at start-up
+    motor_strength_range: tuple[float, float] = (0.9, 1.1)  # factor on Kp and Kd
+    randomize_latency: bool = False  # delay each env's new joint targets by a whole number of physics steps
+    latency_range: tuple[int, int] = (0, 2)  # physics steps, drawn per env at start-up (< decimation)
+
+
+@dataclass
+class HeightScanCfg:
+    enabled: bool = False  # add the height scan to the policy and critic observations
+    x: tuple[float, float, int] = (-0.8, 0.8, 17)  # m, base-yaw frame: first, last, count
+    y: tuple[float, float, int] = (-0.5, 0.5, 11)  # m
+    offset: float = 0.5  # m, value = clip(base_z - offset - ground, -clip, clip) * scale
+    clip: float = 1.0  # m
 
 
 @dataclass
@@ -126,4 +141,6 @@ class LocomotionEnvCfg:
     rewards: RewardsCfg = field(default_factory=RewardsCfg)
     normalization: NormalizationCfg = field(default_factory=NormalizationCfg)
     noise: NoiseCfg = field(default_factory=NoiseCfg)
+    terrain: TerrainCfg | None = None  # None = a flat plane
+    height_scan: HeightScanCfg = field(default_factory=HeightScanCfg)
     seed: int = 1  # env random generator seed

@@ -13,8 +13,10 @@ from envs.locomotion.commands import Commands
 from envs.locomotion.config import LocomotionEnvCfg
 from envs.locomotion.observations import policy_layout, privileged_layout
 from envs.locomotion.rewards import REWARD_TERMS, RewardInputs
+from envs.locomotion.terrain_manager import TerrainManager
 from legged_snn.sim.factory import make_backend
 from legged_snn.sim.model import ModelCfg
+from legged_snn.sim.terrain import generate
 
 
 def _match(table: dict[str, float], joint: str, what: str) -> float:
@@ -37,6 +39,7 @@ def model_cfg(cfg: LocomotionEnvCfg) -> ModelCfg:
         kp=[_match(r.kp, j, "kp") for j in r.joint_names], kd=[_match(r.kd, j, "kd") for j in r.joint_names],
         sim_dt=cfg.sim.dt, init_pos=r.init_pos, armature=r.armature,
         solver_iterations=cfg.sim.solver_iterations, ls_iterations=cfg.sim.ls_iterations,
+        terrain=generate(cfg.terrain) if cfg.terrain is not None else None,
     )
 
 
@@ -52,6 +55,7 @@ class LocomotionEnv(VecEnv):
         self.backend = make_backend(mcfg, cfg.env.num_envs, cfg.sim.decimation, sim_device, cfg.sim.nthread)
         self.sim = self.backend.state
         self.device = self.backend.device
+        self.terrain = TerrainManager(mcfg.terrain, cfg.height_scan, cfg.env.num_envs, self.gen)
         self.num_envs = n = cfg.env.num_envs
         self.num_actions = a = len(cfg.robot.joint_names)
         self.dt = cfg.sim.dt * cfg.sim.decimation
@@ -91,7 +95,7 @@ class LocomotionEnv(VecEnv):
 
         self.obs_layout = policy_layout(cfg, a, a)
         self.priv_layout = privileged_layout(cfg)
-        randomization.randomize_startup(self.backend, cfg.domain_rand, self.gen)
+        self.latency = randomization.randomize_startup(self.backend, cfg.domain_rand, self.gen)
         self.friction = self.backend.get_friction()
         self.added_mass = self.backend.get_added_mass()
         self.extras: dict = {"log": {}}
@@ -100,7 +104,7 @@ class LocomotionEnv(VecEnv):
         frame = self._frame_slice.stop - self._frame_slice.start
         self.history = torch.zeros(n, cfg.env.history_frames, frame)  # (N, H, F), most recent first
         self._history_fresh = torch.ones(n, dtype=torch.bool)  # filled from the current frame on first use
-        self._reset_idx(torch.arange(n))
+        self._reset_idx(torch.arange(n), curriculum=False)
         self._obs = self._compute_observations()
 
     # ----------------------------------------------------------------------------------------- VecEnv
@@ -113,7 +117,7 @@ class LocomotionEnv(VecEnv):
         clip = self.cfg.normalization.clip_actions
         self.actions = torch.clamp(actions.to(self.device), -clip, clip)
         targets = self.default_joint_pos + self.cfg.robot.action_scale * self.actions
-        self.backend.step(targets)
+        self.backend.step(targets, self.latency)
         self.episode_length_buf += 1
         self.common_step_counter += 1
 
@@ -138,6 +142,8 @@ class LocomotionEnv(VecEnv):
         self.extras = {"log": {}}
         env_ids = self.reset_buf.nonzero(as_tuple=False).flatten()
         self._reset_idx(env_ids)
+        if self.terrain.terrain is not None:
+            self.extras["log"]["Curriculum/terrain_level"] = self.terrain.mean_level()
         self.extras["time_outs"] = self.time_out_buf.clone()
         self.last_actions.copy_(self.actions)
         self.last_joint_vel.copy_(self.sim.joint_vel)
@@ -181,8 +187,9 @@ class LocomotionEnv(VecEnv):
             self.episode_sums["termination"] += term
         return rew
 
-    def _reset_idx(self, env_ids: torch.Tensor) -> None:
-        """Reset finished envs: log their episode sums, new state, new commands."""
+    def _reset_idx(self, env_ids: torch.Tensor, curriculum: bool = True) -> None:
+        """Reset finished envs: log their episode sums, move them on the terrain curriculum, new state and
+        commands."""
         if len(env_ids) == 0:
             return
         k, ic, g = len(env_ids), self.cfg.init_state, self.gen
@@ -194,6 +201,9 @@ class LocomotionEnv(VecEnv):
             frac = float(log["Episode_Reward/tracking_lin_vel"]) / self.cfg.rewards.scales["tracking_lin_vel"]
             self.commands_mgr.update_curriculum(frac)
             log["Curriculum/max_command_x"] = float(self.commands_mgr.lin_vel_x[1])
+        if curriculum:
+            self.terrain.update_curriculum(env_ids, self.sim.base_pos[env_ids, :2], self.commands[env_ids, :2],
+                                           self.max_episode_length_s)
         log["Episode_Termination/time_out"] = self.time_out_buf[env_ids].float().mean()
         log["Episode_Termination/blowups_total"] = float(self.blowups_total)
 
@@ -201,7 +211,7 @@ class LocomotionEnv(VecEnv):
         q = self.default_joint_pos * (lo + (hi - lo) * torch.rand(k, self.num_actions, generator=g))
         q = torch.max(torch.min(q, self.backend.joint_range[:, 1]), self.backend.joint_range[:, 0])
         pose = torch.zeros(k, 7)
-        pose[:, :3] = torch.tensor(self.cfg.robot.init_pos)
+        pose[:, :3] = torch.tensor(self.cfg.robot.init_pos) + self.terrain.origins[env_ids]
         pose[:, :2] += (2 * torch.rand(k, 2, generator=g) - 1) * ic.root_xy
         pose[:, 3] = 1.0
         vel = (2 * torch.rand(k, 6, generator=g) - 1) * ic.root_vel

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from envs.locomotion.config import LocomotionEnvCfg
+from legged_snn.sim.math import heading
 
 
 @dataclass
@@ -49,10 +50,21 @@ class ObsLayout:
         return torch.cat([t.read(env) for t in self.terms], dim=-1) * self.scale
 
 
+def _height_scan(env: object) -> torch.Tensor:
+    """(N, P) clip(base_z - offset - ground, -clip, clip) in metres (legged_gym's measured heights)."""
+    hc = env.cfg.height_scan
+    ground = env.terrain.scan(env.sim.base_pos, heading(env.sim.base_quat))
+    return (env.sim.base_pos[:, 2:3] - hc.offset - ground).clamp(-hc.clip, hc.clip)
+
+
 def policy_layout(cfg: LocomotionEnvCfg, num_joints: int, num_actions: int) -> ObsLayout:
-    """legged_gym's 48-dim proprioceptive observation."""
+    """legged_gym's 48-dim proprioceptive observation, + the 187-point height scan when enabled (235)."""
     s, n = cfg.normalization.obs_scales, cfg.noise
     lvl = n.noise_level if n.add_noise else 0.0
+    scan = []
+    if cfg.height_scan.enabled:
+        points = cfg.height_scan.x[2] * cfg.height_scan.y[2]
+        scan = [ObsTerm("height_scan", points, s.height_measurements, n.height_measurements * lvl, _height_scan)]
     return ObsLayout([
         ObsTerm("base_lin_vel", 3, s.lin_vel, n.lin_vel * lvl, lambda e: e.sim.base_lin_vel),
         ObsTerm("base_ang_vel", 3, s.ang_vel, n.ang_vel * lvl, lambda e: e.sim.base_ang_vel),
@@ -61,6 +73,7 @@ def policy_layout(cfg: LocomotionEnvCfg, num_joints: int, num_actions: int) -> O
         ObsTerm("dof_pos", num_joints, s.dof_pos, n.dof_pos * lvl, lambda e: e.sim.joint_pos - e.default_joint_pos),
         ObsTerm("dof_vel", num_joints, s.dof_vel, n.dof_vel * lvl, lambda e: e.sim.joint_vel),
         ObsTerm("actions", num_actions, 1.0, 0.0, lambda e: e.actions),
+        *scan,
     ])
 
 

@@ -1,4 +1,4 @@
-"""Domain randomization: friction and added mass per env at start-up, pushes during episodes."""
+"""Domain randomization: friction, added mass, motor strength, latency per env at start-up; pushes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from envs.locomotion.config import DomainRandCfg
 from legged_snn.sim.backend import Backend
 
 
-def randomize_startup(backend: Backend, cfg: DomainRandCfg, gen: torch.Generator) -> None:
-    """Draw each env's friction and added root mass once, as legged_gym does at creation."""
+def randomize_startup(backend: Backend, cfg: DomainRandCfg, gen: torch.Generator) -> torch.Tensor | None:
+    """Draw each env's friction, added root mass and motor strength once, as legged_gym does at creation;
+    returns each env's action latency (N,) in physics steps, or None when latency is off."""
     n = backend.num_envs
     ids = torch.arange(n)
     if cfg.randomize_friction:
@@ -18,6 +19,16 @@ def randomize_startup(backend: Backend, cfg: DomainRandCfg, gen: torch.Generator
     if cfg.randomize_base_mass:
         lo, hi = cfg.added_mass_range
         backend.set_added_mass(ids, lo + (hi - lo) * torch.rand(n, generator=gen))
+    if cfg.randomize_motor_strength:
+        lo, hi = cfg.motor_strength_range
+        backend.set_motor_strength(ids, lo + (hi - lo) * torch.rand(n, generator=gen))
+    if not cfg.randomize_latency:
+        return None
+    lo, hi = cfg.latency_range
+    if not 0 <= lo <= hi < backend.decimation:
+        raise ValueError(f"domain_rand.latency_range {cfg.latency_range} must satisfy 0 <= lo <= hi < decimation "
+                         f"({backend.decimation}) physics steps")
+    return torch.randint(lo, hi + 1, (n,), generator=gen)
 
 
 def push(backend: Backend, cfg: DomainRandCfg, env_ids: torch.Tensor, gen: torch.Generator) -> None:

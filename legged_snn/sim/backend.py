@@ -53,8 +53,9 @@ class Backend(Protocol):
     joint_range: torch.Tensor  # (J, 2) rad
     effort_limit: torch.Tensor  # (J,) N m
 
-    def step(self, joint_targets: torch.Tensor) -> None:
-        """Hold (N, J) position targets for ``decimation`` physics steps, then refresh ``state``."""
+    def step(self, joint_targets: torch.Tensor, latency: torch.Tensor | None = None) -> None:
+        """Hold (N, J) position targets for ``decimation`` physics steps, then refresh ``state``. With
+        ``latency`` (N,) physics steps, env i keeps its previous targets for its first latency[i] steps."""
 
     def reset(self, env_ids: torch.Tensor, root_pose: torch.Tensor, root_vel: torch.Tensor,
               joint_pos: torch.Tensor, joint_vel: torch.Tensor) -> None:
@@ -69,6 +70,9 @@ class Backend(Protocol):
 
     def set_added_mass(self, env_ids: torch.Tensor, added_mass: torch.Tensor) -> None:
         """Add (K,) kg to the root body of those envs (relative to the nominal mass)."""
+
+    def set_motor_strength(self, env_ids: torch.Tensor, scale: torch.Tensor) -> None:
+        """Scale Kp and Kd (so every PD torque) of those envs by (K,) factors of the nominal gains."""
 
     def get_friction(self) -> torch.Tensor:
         """(N,) sliding friction of each env's floor."""

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import mujoco
 import numpy as np
 
+from legged_snn.sim.terrain import Terrain
+
 _REDUCE_NETFORCE = 3  # contact sensor reduce mode: net force and torque in the world frame
 
 
@@ -49,8 +51,8 @@ class ModelCfg:
     """Line-search iterations per solver iteration."""
     floor_friction: float = 1.0
     """Sliding friction of the floor (randomized per env by the backend)."""
-    terrain: object | None = None
-    """A heightfield description (see terrain.py); None = flat plane."""
+    terrain: Terrain | None = None
+    """A generated heightfield (see terrain.py); None = flat plane."""
     extra: dict = field(default_factory=dict)
     """Reserved for robot-specific model edits."""
 
@@ -163,9 +165,23 @@ def _add_ground(spec: mujoco.MjSpec, cfg: ModelCfg) -> None:
     if cfg.terrain is None:
         floor = spec.worldbody.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 0.05])
     else:
-        floor = cfg.terrain.add_to_spec(spec)  # type: ignore[attr-defined]
+        floor = _add_hfield(spec, cfg.terrain)
     floor.contype, floor.conaffinity, floor.condim = 0, 1, 3
     floor.friction = [cfg.floor_friction, 0.005, 0.0001]
+
+
+def _add_hfield(spec: mujoco.MjSpec, terrain: Terrain) -> mujoco.MjsGeom:
+    """The terrain as one hfield geom whose cell centres sit at the world positions terrain.py gives them."""
+    h = terrain.heights
+    lo, hi = float(h.min()), float(h.max())
+    span = max(hi - lo, 1e-3)
+    sx, sy = terrain.size
+    # MuJoCo's hfield: nrow along y, ncol along x, elevation = data * size[2] above the geom
+    spec.add_hfield(name="terrain", size=[sx / 2, sy / 2, span, 1.0], nrow=h.shape[1], ncol=h.shape[0],
+                    userdata=((h.T - lo) / span).astype(np.float32).ravel().tolist())
+    b = terrain.cfg.border_size
+    return spec.worldbody.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_HFIELD, hfieldname="terrain",
+                                   pos=[sx / 2 - b, sy / 2 - b, lo])
 
 
 def build_model(cfg: ModelCfg) -> tuple[mujoco.MjModel, ModelInfo]:

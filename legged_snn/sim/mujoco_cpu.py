@@ -60,21 +60,39 @@ class MujocoCpuBackend:
         self._gravity = torch.tensor([[0.0, 0.0, -1.0]]).expand(num_envs, 3)
         self._geom_friction = torch.from_numpy(b.expand("geom_friction"))  # (N, ngeom, 3)
         self._body_mass = torch.from_numpy(b.expand("body_mass"))  # (N, nbody)
+        self._gainprm = torch.from_numpy(b.expand("actuator_gainprm"))  # (N, nu, 10)
+        self._biasprm = torch.from_numpy(b.expand("actuator_biasprm"))
+        self._nominal_gain = torch.from_numpy(self.model.actuator_gainprm.copy())
+        self._nominal_bias = torch.from_numpy(self.model.actuator_biasprm.copy())
         self._nominal_root_mass = float(self.model.body_mass[self.info.root_body_id])
         self.blown_up = torch.zeros(num_envs, dtype=torch.bool)  # envs whose last step raised in MuJoCo
         self.state = SimState.zeros(num_envs, self.num_joints, len(self._feet), len(adr))
         b.reset()
         self._refresh()
 
-    def step(self, joint_targets: torch.Tensor) -> None:
-        """Hold (N, J) position targets (rad) for ``decimation`` physics steps."""
-        self._ctrl.copy_(joint_targets)
+    def step(self, joint_targets: torch.Tensor, latency: torch.Tensor | None = None) -> None:
+        """Hold (N, J) position targets (rad) for ``decimation`` physics steps; env i applies them only
+        after ``latency[i]`` physics steps (its previous targets meanwhile)."""
         self.blown_up.zero_()
+        if latency is None or not bool((latency > 0).any()):
+            self._ctrl.copy_(joint_targets)
+            self._physics(self.decimation)
+        else:
+            previous = self._ctrl.clone()
+            held = latency.long()[:, None]
+            start = 0
+            for k in sorted(set(latency.clamp(0, self.decimation).tolist())) + [self.decimation]:
+                if k > start:  # steps [start, k): envs with latency > start still hold the previous targets
+                    self._ctrl.copy_(torch.where(held > start, previous, joint_targets.double()))
+                    self._physics(k - start)
+                    start = k
+        self._refresh()
+
+    def _physics(self, nstep: int) -> None:
         try:
-            self.batch.step(nstep=self.decimation)
+            self.batch.step(nstep=nstep)
         except SimulationError as err:  # those sims kept their previous state; the env resets them
             self.blown_up[torch.as_tensor(err.ids, dtype=torch.long)] = True
-        self._refresh()
 
     def reset(self, env_ids: torch.Tensor, root_pose: torch.Tensor, root_vel: torch.Tensor,
               joint_pos: torch.Tensor, joint_vel: torch.Tensor) -> None:
@@ -110,6 +128,13 @@ class MujocoCpuBackend:
         idx = env_ids.cpu().long()
         self._body_mass[idx, self.info.root_body_id] = self._nominal_root_mass + added_mass.double()
         self.batch.set_const(idx.numpy())
+
+    def set_motor_strength(self, env_ids: torch.Tensor, scale: torch.Tensor) -> None:
+        """Position actuators: gain = s * Kp, bias = (0, -s * Kp, -s * Kd), so torque = s * PD torque."""
+        idx = env_ids.cpu().long()
+        s = scale.double()[:, None]
+        self._gainprm[idx, :, 0] = s * self._nominal_gain[None, :, 0]
+        self._biasprm[idx, :, 1:3] = s[:, :, None] * self._nominal_bias[None, :, 1:3]
 
     def get_friction(self) -> torch.Tensor:
         """(N,) sliding friction of the floor of each env."""
