@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from envs.locomotion.config import LocomotionEnvCfg
-from legged_snn.sim.terrain import TYPES, TerrainCfg
+from envs.robots import anymal_c
 from envs.robots.a1 import a1_env_cfg
+from envs.robots.cassie import cassie_env_cfg
+from envs.robots.g1 import g1_env_cfg
 from legged_snn.registry import register_task, task_names
 from legged_snn.rl.config import TrainCfg
+from legged_snn.sim.terrain import TYPES, TerrainCfg
 
 
 def a1_flat_env() -> LocomotionEnvCfg:
@@ -62,6 +67,60 @@ def play_variant(cfg: LocomotionEnvCfg, num_envs: int = 16) -> LocomotionEnvCfg:
     return cfg
 
 
-for _name, _env, _train in (("a1_flat", a1_flat_env, a1_flat_train), ("a1_rough", a1_rough_env, a1_rough_train)):
+def flat_env(robot_cfg: Callable[[], LocomotionEnvCfg]) -> Callable[[], LocomotionEnvCfg]:
+    """A robot on flat ground as a1_flat: the robot's config on a plane, no stacked frames."""
+    def make() -> LocomotionEnvCfg:
+        cfg = robot_cfg()
+        cfg.env.history_frames = 0
+        return cfg
+    return make
+
+
+def rough_env(robot_cfg: Callable[[], LocomotionEnvCfg]) -> Callable[[], LocomotionEnvCfg]:
+    """A robot on the generated terrain as a1_rough: height scan, curriculum and full randomization."""
+    def make() -> LocomotionEnvCfg:
+        cfg = robot_cfg()
+        cfg.terrain = TerrainCfg()
+        cfg.height_scan.enabled = True
+        dr = cfg.domain_rand
+        dr.randomize_base_mass = True
+        dr.randomize_motor_strength = True
+        dr.randomize_latency = True
+        return cfg
+    return make
+
+
+def flat_train(name: str) -> Callable[[], TrainCfg]:
+    """a1_flat's training settings: [128, 64, 32] networks, 300 iterations."""
+    def make() -> TrainCfg:
+        cfg = a1_flat_train()
+        cfg.runner.experiment_name = name
+        return cfg
+    return make
+
+
+def rough_train(name: str) -> Callable[[], TrainCfg]:
+    """a1_rough's training settings: legged_gym's default networks, 1500 iterations."""
+    def make() -> TrainCfg:
+        cfg = a1_rough_train()
+        cfg.runner.experiment_name = name
+        return cfg
+    return make
+
+
+def anymal_c_flat_cfg() -> LocomotionEnvCfg:
+    """ANYmal C with legged_gym's flat-config changes (rewards, friction)."""
+    return anymal_c.flat_variant(anymal_c.anymal_c_env_cfg())
+
+
+for _name, _env, _train in (
+    ("a1_flat", a1_flat_env, a1_flat_train), ("a1_rough", a1_rough_env, a1_rough_train),
+    ("anymal_c_flat", flat_env(anymal_c_flat_cfg), flat_train("anymal_c_flat")),
+    ("anymal_c_rough", rough_env(anymal_c.anymal_c_env_cfg), rough_train("anymal_c_rough")),
+    ("cassie_flat", flat_env(cassie_env_cfg), flat_train("cassie_flat")),
+    ("cassie_rough", rough_env(cassie_env_cfg), rough_train("cassie_rough")),
+    ("g1_flat", flat_env(g1_env_cfg), flat_train("g1_flat")),
+    ("g1_rough", rough_env(g1_env_cfg), rough_train("g1_rough")),
+):
     if _name not in task_names():
         register_task(_name, _env, _train)

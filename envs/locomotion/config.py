@@ -100,6 +100,16 @@ class RewardsCfg:
     base_height_target: float = 1.0  # m
     max_contact_force: float = 100.0  # N, feet_contact_forces threshold
     dof_vel_limit: float = 30.0  # rad/s, for dof_vel_limits
+    hip_pos_joints: list[str] = field(default_factory=list)  # joints whose offset from q0 hip_pos costs
+    stance_phase: float = 0.55  # contact term: a foot should be down while its gait phase is below this
+    feet_swing_height_target: float = 0.08  # m, foot-origin height above ground a swinging foot should reach
+
+
+@dataclass
+class GaitCfg:
+    enabled: bool = False  # add sin/cos of the gait phase to the policy observation
+    period: float = 0.8  # s per gait cycle; phase = (episode time % period) / period
+    offsets: tuple[float, ...] = (0.0, 0.5)  # phase offset per foot, in robot.foot_bodies order
 
 
 @dataclass
@@ -143,4 +153,5 @@ class LocomotionEnvCfg:
     noise: NoiseCfg = field(default_factory=NoiseCfg)
     terrain: TerrainCfg | None = None  # None = a flat plane
     height_scan: HeightScanCfg = field(default_factory=HeightScanCfg)
+    gait: GaitCfg = field(default_factory=GaitCfg)  # periodic gait clock (observation, contact reward)
     seed: int = 1  # env random generator seed

@@ -92,6 +92,16 @@ class LocomotionEnv(VecEnv):
         if unknown:
             raise ValueError(f"rewards.scales names unknown term(s) {unknown}; known: {sorted(REWARD_TERMS)}")
         self.episode_sums = {k: torch.zeros(n) for k in self.reward_scales}
+        joints = cfg.robot.joint_names
+        lost = [j for j in cfg.rewards.hip_pos_joints if j not in joints]
+        if lost:
+            raise ValueError(f"rewards.hip_pos_joints names {lost}, which are not in robot.joint_names {joints}")
+        self.hip_joint_ids = torch.tensor([joints.index(j) for j in cfg.rewards.hip_pos_joints], dtype=torch.long)
+        offsets = list(cfg.gait.offsets)
+        if (cfg.gait.enabled or "contact" in self.reward_scales) and len(offsets) != nf:
+            raise ValueError(f"gait.offsets has {len(offsets)} values for {nf} robot.foot_bodies; give one per foot")
+        self.gait_offsets = torch.tensor(offsets if len(offsets) == nf else [0.0] * nf)
+        self.last_foot_pos = torch.zeros(n, nf, 3)
 
         self.obs_layout = policy_layout(cfg, a, a)
         self.priv_layout = privileged_layout(cfg)
@@ -105,6 +115,7 @@ class LocomotionEnv(VecEnv):
         self.history = torch.zeros(n, cfg.env.history_frames, frame)  # (N, H, F), most recent first
         self._history_fresh = torch.ones(n, dtype=torch.bool)  # filled from the current frame on first use
         self._reset_idx(torch.arange(n), curriculum=False)
+        self.last_foot_pos.copy_(self.sim.foot_pos)
         self._obs = self._compute_observations()
 
     # ----------------------------------------------------------------------------------------- VecEnv
@@ -147,8 +158,14 @@ class LocomotionEnv(VecEnv):
         self.extras["time_outs"] = self.time_out_buf.clone()
         self.last_actions.copy_(self.actions)
         self.last_joint_vel.copy_(self.sim.joint_vel)
+        self.last_foot_pos.copy_(self.sim.foot_pos)
         self._obs = self._compute_observations()
         return self._obs, rew, self.reset_buf.clone(), self.extras
+
+    def gait_phase(self) -> torch.Tensor:
+        """(N,) gait phase in [0, 1): episode time modulo cfg.gait.period, over the period."""
+        period = self.cfg.gait.period
+        return (self.episode_length_buf * self.dt) % period / period
 
     # ------------------------------------------------------------------------------------ internals
     def _post_physics_callbacks(self) -> None:
@@ -161,12 +178,17 @@ class LocomotionEnv(VecEnv):
             randomization.push(self.backend, dr, torch.arange(self.num_envs), self.gen)
 
     def _reward_inputs(self, first_contact: torch.Tensor) -> RewardInputs:
+        foot, base = self.sim.foot_pos, self.sim.base_pos
         return RewardInputs(
             sim=self.sim, commands=self.commands, actions=self.actions, last_actions=self.last_actions,
             last_joint_vel=self.last_joint_vel, default_joint_pos=self.default_joint_pos,
             soft_joint_range=self.soft_joint_range, effort_limit=self.backend.effort_limit,
             feet_air_time=self.feet_air_time, first_contact=first_contact, foot_contact=self.foot_contact,
             penalized_ids=self.penalized_ids, reset_buf=self.reset_buf, time_out_buf=self.time_out_buf, dt=self.dt,
+            base_height=base[:, 2] - self.terrain.ground_height(base[:, :2]),
+            foot_vel=(foot - self.last_foot_pos) / self.dt,
+            foot_height=foot[..., 2] - self.terrain.ground_height(foot[..., :2]),
+            leg_phase=(self.gait_phase()[:, None] + self.gait_offsets) % 1.0, hip_joint_ids=self.hip_joint_ids,
         )
 
     def _compute_rewards(self, first_contact: torch.Tensor) -> torch.Tensor:

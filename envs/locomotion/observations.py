@@ -57,8 +57,15 @@ def _height_scan(env: object) -> torch.Tensor:
     return (env.sim.base_pos[:, 2:3] - hc.offset - ground).clamp(-hc.clip, hc.clip)
 
 
+def _gait_clock(env: object) -> torch.Tensor:
+    """(N, 2) sin and cos of 2 pi * gait phase (unitree_rl_gym's phase input)."""
+    angle = 2 * torch.pi * env.gait_phase()
+    return torch.stack([torch.sin(angle), torch.cos(angle)], dim=-1)
+
+
 def policy_layout(cfg: LocomotionEnvCfg, num_joints: int, num_actions: int) -> ObsLayout:
-    """legged_gym's 48-dim proprioceptive observation, + the 187-point height scan when enabled (235)."""
+    """legged_gym's 48-dim proprioceptive observation, + the gait clock (2) when cfg.gait.enabled, + the
+    187-point height scan when enabled (235)."""
     s, n = cfg.normalization.obs_scales, cfg.noise
     lvl = n.noise_level if n.add_noise else 0.0
     scan = []
@@ -73,6 +80,7 @@ def policy_layout(cfg: LocomotionEnvCfg, num_joints: int, num_actions: int) -> O
         ObsTerm("dof_pos", num_joints, s.dof_pos, n.dof_pos * lvl, lambda e: e.sim.joint_pos - e.default_joint_pos),
         ObsTerm("dof_vel", num_joints, s.dof_vel, n.dof_vel * lvl, lambda e: e.sim.joint_vel),
         ObsTerm("actions", num_actions, 1.0, 0.0, lambda e: e.actions),
+        *([ObsTerm("gait_phase", 2, 1.0, 0.0, _gait_clock)] if cfg.gait.enabled else []),
         *scan,
     ])
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -33,6 +33,12 @@ class RewardInputs:
     reset_buf: torch.Tensor  # (N,) bool, terminated this step
     time_out_buf: torch.Tensor  # (N,) bool
     dt: float  # policy step (s)
+    # filled by the env on every step; the defaults only serve hand-made inputs that do not use them
+    base_height: torch.Tensor | None = None  # (N,) m, base above the ground under it (None: world z)
+    foot_vel: torch.Tensor | None = None  # (N, F, 3) m/s, world velocity of each foot over the last policy step
+    foot_height: torch.Tensor | None = None  # (N, F) m, foot origin above the ground under it
+    leg_phase: torch.Tensor | None = None  # (N, F) gait phase of each foot in [0, 1)
+    hip_joint_ids: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))  # (H,)
 
 
 def tracking_lin_vel(s: RewardInputs, cfg: RewardsCfg) -> torch.Tensor:
@@ -58,7 +64,8 @@ def orientation(s: RewardInputs, cfg: RewardsCfg) -> torch.Tensor:
 
 
 def base_height(s: RewardInputs, cfg: RewardsCfg) -> torch.Tensor:
-    return torch.square(s.sim.base_pos[:, 2] - cfg.base_height_target)
+    h = s.sim.base_pos[:, 2] if s.base_height is None else s.base_height
+    return torch.square(h - cfg.base_height_target)
 
 
 def torques(s: RewardInputs, cfg: RewardsCfg) -> torch.Tensor:
@@ -126,11 +133,54 @@ def feet_contact_forces(s: RewardInputs, cfg: RewardsCfg) -> torch.Tensor:
     return torch.sum((f - cfg.max_contact_force).clamp(min=0.0), dim=1)
 
 
+def _feet_touching(s: RewardInputs, threshold: float = 1.0) -> torch.Tensor:
+    """(N, F) bool: net contact force on each foot above ``threshold`` N."""
+    nf = s.feet_air_time.shape[1]
+    return s.sim.contact_force[:, :nf].norm(dim=-1) > threshold
+
+
+def no_fly(s: RewardInputs, cfg: RewardsCfg) -> torch.Tensor:
+    """1 when exactly one foot pushes on the ground (> 0.1 N up), else 0 (legged_gym's Cassie term)."""
+    nf = s.feet_air_time.shape[1]
+    down = s.sim.contact_force[:, :nf, 2] > 0.1
+    return (down.sum(dim=1) == 1).float()
+
+
+def alive(s: RewardInputs, cfg: RewardsCfg) -> torch.Tensor:
+    """1 per step survived."""
+    return torch.ones(s.commands.shape[0])
+
+
+def hip_pos(s: RewardInputs, cfg: RewardsCfg) -> torch.Tensor:
+    """Squared offset from q0 of the joints named in cfg.hip_pos_joints (a humanoid's hip roll and yaw)."""
+    ids = s.hip_joint_ids
+    return torch.sum(torch.square(s.sim.joint_pos[:, ids] - s.default_joint_pos[ids]), dim=1)
+
+
+def contact_no_vel(s: RewardInputs, cfg: RewardsCfg) -> torch.Tensor:
+    """Squared velocity of the feet that touch the ground (feet should not slide)."""
+    moving = s.foot_vel * _feet_touching(s).unsqueeze(-1)
+    return torch.sum(torch.square(moving), dim=(1, 2))
+
+
+def feet_swing_height(s: RewardInputs, cfg: RewardsCfg) -> torch.Tensor:
+    """Squared miss of the swing-height target by the feet in the air."""
+    miss = torch.square(s.foot_height - cfg.feet_swing_height_target)
+    return torch.sum(miss * ~_feet_touching(s), dim=1)
+
+
+def contact(s: RewardInputs, cfg: RewardsCfg) -> torch.Tensor:
+    """Feet whose contact matches the gait clock: down while phase < stance_phase, up after."""
+    stance = s.leg_phase < cfg.stance_phase
+    return torch.sum((s.foot_contact == stance).float(), dim=1)
+
+
 REWARD_TERMS: dict[str, Callable[[RewardInputs, RewardsCfg], torch.Tensor]] = {
     f.__name__: f for f in (
         tracking_lin_vel, tracking_ang_vel, lin_vel_z, ang_vel_xy, orientation, base_height, torques, dof_vel,
         dof_acc, action_rate, collision, termination, dof_pos_limits, dof_vel_limits, torque_limits,
-        feet_air_time, feet_stumble, stand_still, feet_contact_forces,
+        feet_air_time, feet_stumble, stand_still, feet_contact_forces, no_fly, alive, hip_pos, contact_no_vel,
+        feet_swing_height, contact,
     )
 }
 """Every known term by name; a task's ``rewards.scales`` picks from these."""

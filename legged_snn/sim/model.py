@@ -107,7 +107,8 @@ def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
     joints = {j.name: j for j in spec.joints}
     missing = [j for j in cfg.joint_names if j not in joints]
     if missing:
-        raise ModelError(f"URDF {cfg.urdf} lacks joint(s) {missing}; it has {sorted(joints)}")
+        raise ModelError(f"URDF {cfg.urdf} lacks joint(s) {missing} (fixed joints cannot be actuated); its movable "
+                         f"joints are {sorted(joints)}")
     for kind, names in (("foot body", cfg.foot_bodies), ("contact body", cfg.contact_bodies)):
         lost = [b for b in names if b not in bodies]
         if lost:
@@ -139,6 +140,8 @@ def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
         lo, hi = joint.actfrcrange
         if not joint.actfrclimited or hi <= 0:
             raise ModelError(f"URDF {cfg.urdf} joint {name} has no effort limit; add <limit effort=...>")
+        if joint.limited == mujoco.mjtLimited.mjLIMITED_FALSE or joint.range[0] >= joint.range[1]:
+            raise ModelError(f"URDF {cfg.urdf} joint {name} has no position limits; add <limit lower=... upper=...>")
         joint.armature = cfg.armature
         act = spec.add_actuator(name=name, target=name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
         act.set_to_position(kp=kp[i], kv=kd[i])
