@@ -30,10 +30,13 @@ def main() -> None:
     p.add_argument("--num_envs", type=int, default=4096)
     p.add_argument("--seconds", type=float, default=20.0, help="total measuring time (both loops)")
     p.add_argument("--block", type=int, default=10, help="policy steps per alternating block")
+    p.add_argument("--horizontal_scale", type=float, default=None, help="terrain cell size (m), rough tasks")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     env_cfg, _ = load(args.task)
     env_cfg.env.num_envs = args.num_envs
+    if args.horizontal_scale is not None and env_cfg.terrain is not None:
+        env_cfg.terrain.horizontal_scale = args.horizontal_scale
     env = LocomotionEnv(env_cfg)
     n, a = env.num_envs, env.num_actions
     gen = torch.Generator().manual_seed(0)
@@ -64,6 +67,9 @@ def main() -> None:
         "env_steps_per_s": round(env_rate), "raw_policy_steps_per_s": round(raw_rate),
         "raw_physics_steps_per_s": round(raw_rate * backend.decimation), "ratio": round(env_rate / raw_rate, 3),
     }
+    if env_cfg.terrain is not None:
+        out["hfield_cells"] = int(env.terrain.heights.numel())
+        out["horizontal_scale"] = env_cfg.terrain.horizontal_scale
     print(json.dumps(out) if args.json else out)
 
 

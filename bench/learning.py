@@ -56,6 +56,10 @@ def main() -> None:
         "mean_episode_length_s": round(sum(h["mean_episode_length"] for h in hist) / len(hist) * env.dt, 2),
         "env_steps_per_s": round(last.get("total_steps", 0) / wall), "checkpoint": session.log_dir,
     }
+    levels = [h["Curriculum/terrain_level"] for h in runner.logger.history if "Curriculum/terrain_level" in h]
+    if levels:  # rough terrain: where the curriculum started and where the last 5 iterations averaged
+        out["terrain_level_start"] = round(levels[0], 3)
+        out["terrain_level_end"] = round(sum(levels[-5:]) / len(levels[-5:]), 3)
     print(json.dumps(out) if args.json else out)
 
 

@@ -50,7 +50,8 @@ def test_obstacles_stones_gaps_waves_have_their_formula_heights(d: float) -> Non
     stones = tile("stepping_stones", d)
     assert set(np.unique(stones)) == {-PIT_DEPTH, 0.0}
     gaps = tile("gaps", d)
-    ring = ((CFG.platform_size + 2 * ramp(CFG, "gap_size", d)) ** 2 - CFG.platform_size ** 2) / CFG.horizontal_scale ** 2
+    outer = CFG.platform_size + 2 * ramp(CFG, "gap_size", d)
+    ring = (outer ** 2 - CFG.platform_size ** 2) / CFG.horizontal_scale ** 2
     assert abs((gaps == -PIT_DEPTH).sum() - ring) <= 4 * (CFG.platform_size + 2) / CFG.horizontal_scale
     assert gaps.max() == 0.0
     wave = tile("wave", d)
@@ -88,7 +89,8 @@ def test_mujoco_hfield_matches_the_generated_heights() -> None:
     geom = np.zeros(1, np.int32)
     for _ in range(300):
         ix, iy = rng.integers(1, terrain.heights.shape[0] - 1), rng.integers(1, terrain.heights.shape[1] - 1)
-        start = np.array([ix * cfg.horizontal_scale - cfg.border_size, iy * cfg.horizontal_scale - cfg.border_size, 5.0])
+        hs, b = cfg.horizontal_scale, cfg.border_size
+        start = np.array([ix * hs - b, iy * hs - b, 5.0])
         dist = mujoco.mj_ray(model, data, start, np.array([0.0, 0.0, -1.0]), None, 1, -1, geom)
         assert abs(5.0 - dist - terrain.heights[ix, iy]) < 1e-4
 

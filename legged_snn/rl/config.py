@@ -18,7 +18,7 @@ class PolicyCfg:
     critic_obs_normalization: bool = False
     snn: dict = field(default_factory=lambda: {
         "timesteps": 5, "pop_in": 10, "pop_out": 10, "history": "stack", "encoder_mode": "deterministic",
-        "neuron": {"current_decay": 0.5, "voltage_decay": 0.75, "threshold": 0.5, "reset": "zero",
+        "neuron": {"current_decay": 0.5, "voltage_decay": 0.75, "threshold": 0.5, "reset": "popsan",
                    "surrogate_width": 0.5},
         "mu_range": [-3.0, 3.0], "sigma2": 0.15, "tanh": False, "rate_reg": 0.0,
     })  # SpikingActor arguments (PopSAN constants); the SNN normalizes its input (encoder expects z-scores)

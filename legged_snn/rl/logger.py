@@ -61,6 +61,8 @@ class OneLineLogger(Logger):
         mean_len = statistics.mean(self.lenbuffer) if self.lenbuffer else float("nan")
         done = it + 1 - start_it
         eta = self.tot_time / max(done, 1) * (total_it - start_it - done)
+        if self.deadline is not None:  # a wall-clock budget ends the run first
+            eta = max(0.0, min(eta, self.deadline - time.time()))
         self.last_stats = {"iteration": it, "env_steps_per_s": fps, "mean_reward": mean_rew,
                            "mean_episode_length": mean_len, "total_steps": self.tot_timesteps,
                            **extras, **self.extra_scalars}
@@ -68,6 +70,8 @@ class OneLineLogger(Logger):
         terms = " ".join(
             f"{t}={extras[f'Episode_Reward/{t}']:.3f}" for t in CONSOLE_TERMS if f"Episode_Reward/{t}" in extras
         )
+        if "Curriculum/terrain_level" in extras:
+            terms += f" terrain_level={extras['Curriculum/terrain_level']:.2f}"
         console = {k: v for k, v in self.extra_scalars.items() if k.startswith("Console/")}
         spikes = " ".join(f"{k.split('/')[-1]}={v:.3g}" for k, v in console.items())
         rew_txt = f"reward {mean_rew:.2f} | ep_len {mean_len:.0f}" if self.rewbuffer else "reward - | ep_len -"
