@@ -50,6 +50,10 @@ def a1_rough_train() -> TrainCfg:
     cfg = TrainCfg()
     cfg.runner.experiment_name = "a1_rough"
     cfg.runner.max_iterations = 1500
+    # legged_gym uses [512, 256, 128]; the spiking actor at obs 235 runs 2.4x more env steps/s on a 2-core CPU
+    # with [128, 64, 32] (2.2k vs 0.93k, 1024 envs), which decides what a laptop can learn in an hour
+    cfg.policy.actor_hidden_dims = [128, 64, 32]
+    cfg.policy.critic_hidden_dims = [128, 64, 32]
     return cfg
 
 
