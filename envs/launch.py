@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -78,9 +79,13 @@ def _checked_logger(train_cfg: TrainCfg) -> None:
         print("wandb: no WANDB_API_KEY, logging offline (wandb sync uploads the run later)")
 
 
-def make_session(args: argparse.Namespace, log: bool = True) -> Session:
-    """Validate everything, build env and runner, and only then create the run folder."""
+def make_session(args: argparse.Namespace, log: bool = True,
+                 edit: Callable[[LocomotionEnvCfg, TrainCfg], None] | None = None) -> Session:
+    """Validate everything, build env and runner, and only then create the run folder. ``edit`` may change the
+    configs in place first (play mode, a trained run's policy settings)."""
     env_cfg, train_cfg = load_task(args)
+    if edit is not None:
+        edit(env_cfg, train_cfg)
     _checked_actor(train_cfg)
     _checked_logger(train_cfg)
     exp_dir = os.path.join(args.log_root, train_cfg.runner.experiment_name)

@@ -171,6 +171,24 @@ def _add_ground(spec: mujoco.MjSpec, cfg: ModelCfg) -> None:
         floor = _add_hfield(spec, cfg.terrain)
     floor.contype, floor.conaffinity, floor.condim = 0, 1, 3
     floor.friction = [cfg.floor_friction, 0.005, 0.0001]
+    _add_looks(spec, floor)
+
+
+def _add_looks(spec: mujoco.MjSpec, floor: mujoco.MjsGeom) -> None:
+    """Visual only (no effect on physics): a checker floor, a sky gradient and a sun, for videos and the viewer."""
+    spec.compiler.discardvisual = False  # it would drop these assets; our URDFs carry no visual geoms anyway
+    T, B = mujoco.mjtTexture, mujoco.mjtBuiltin
+    spec.add_texture(name="sky", type=T.mjTEXTURE_SKYBOX, builtin=B.mjBUILTIN_GRADIENT, rgb1=[0.55, 0.7, 0.9],
+                     rgb2=[0.1, 0.15, 0.25], width=256, height=256)
+    spec.add_texture(name="checker", type=T.mjTEXTURE_2D, builtin=B.mjBUILTIN_CHECKER, rgb1=[0.25, 0.32, 0.4],
+                     rgb2=[0.15, 0.2, 0.27], width=256, height=256, mark=mujoco.mjtMark.mjMARK_EDGE,
+                     markrgb=[0.6, 0.6, 0.6])
+    mat = spec.add_material(name="ground", texrepeat=[1, 1], texuniform=True, reflectance=0.05)
+    mat.textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = "checker"
+    floor.material = "ground"
+    spec.worldbody.add_light(name="sun", pos=[0, 0, 10], dir=[0.3, 0.3, -1], type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL,
+                             diffuse=[0.8, 0.8, 0.8], specular=[0.2, 0.2, 0.2], castshadow=True)
+    spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
 
 
 def _add_hfield(spec: mujoco.MjSpec, terrain: Terrain) -> mujoco.MjsGeom:

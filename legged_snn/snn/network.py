@@ -124,3 +124,15 @@ class SpikingNetwork(nn.Module):
             self.inferences += n
         mean = self.decoder(x)
         return (mean, new_state) if state is not None else mean
+
+    @torch.no_grad()
+    def spike_trace(self, obs: torch.Tensor, state: list | None = None) -> tuple[list[torch.Tensor], list]:
+        """Every population's spikes for one control step: [encoder (T, N, D*P), layer 1 (T, N, H1), ...,
+        output (T, N, A*P)] and the new state (plain ops; for rasters and reference checks)."""
+        x = self.encoder.hard_spikes(self.encoder.stimulation(obs))
+        trace, new_state = [x], []
+        for i, layer in enumerate(self.layers):
+            x, s = layer(x, state[i] if state is not None else None, False)
+            trace.append(x)
+            new_state.append(s)
+        return trace, new_state

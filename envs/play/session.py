@@ -1,0 +1,165 @@
+"""play.py's work: load a trained run in play mode, export it, drive the viewer / video / plots."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import torch
+import yaml
+
+from envs.launch import make_session
+from envs.locomotion.metadata import policy_metadata
+from envs.play.plots import Recorder, save_plots
+from envs.play.render import EnvMirror, RendererError, VideoRecorder, display_available
+from envs.tasks import play_variant
+from legged_snn.cli import UserError, resolve_checkpoint
+from legged_snn.export import export_policy
+from legged_snn.registry import UnknownTaskError, load
+from legged_snn.rl.runner import CheckpointError, read_checkpoint
+
+
+def _trained_policy(run_dir: str) -> dict | None:
+    """The policy section of the run's params/train.yaml (actor type, sizes, SNN settings), if present."""
+    path = os.path.join(run_dir, "params", "train.yaml")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return (yaml.safe_load(f) or {}).get("policy")
+
+
+class PlaySession:
+    """A few envs of the task in play mode with the checkpoint's actor loaded."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        try:
+            _, train_cfg = load(args.task)
+        except UnknownTaskError as exc:
+            raise UserError(str(exc)) from None
+        exp = args.experiment_name or train_cfg.runner.experiment_name
+        exp_dir = os.path.join(args.log_root, exp)
+        if not os.path.isdir(exp_dir):
+            raise UserError(f"no runs of {args.task} in {exp_dir}; train one first: python train.py --task={args.task}")
+        self.checkpoint = resolve_checkpoint(exp_dir, args.load_run, args.checkpoint)
+        self.run_dir = os.path.dirname(self.checkpoint)
+        try:
+            infos = read_checkpoint(self.checkpoint).get("infos") or {}
+        except CheckpointError as exc:
+            raise UserError(str(exc)) from None
+        if infos.get("task") not in (None, args.task):
+            raise UserError(f"{self.checkpoint} was trained on task {infos['task']!r}, not {args.task!r}; "
+                            f"use --task={infos['task']}")
+        trained = _trained_policy(self.run_dir)
+        if args.actor and infos.get("actor") and args.actor != infos["actor"]:
+            raise UserError(f"{self.checkpoint} holds a {infos['actor']} actor, not {args.actor}; drop --actor")
+
+        def edit(env_cfg, tcfg) -> None:
+            play_variant(env_cfg, args.num_envs or 16)
+            if args.num_envs:
+                env_cfg.env.num_envs = args.num_envs
+            if trained:
+                for key, value in trained.items():
+                    if hasattr(tcfg.policy, key):
+                        setattr(tcfg.policy, key, value)
+            elif infos.get("actor"):
+                tcfg.policy.actor = infos["actor"]
+            if any(v is not None for v in (args.vx, args.vy, args.yaw_rate)):
+                env_cfg.commands.heading_command = False
+                env_cfg.commands.resampling_time = 1e9
+
+        args.actor = None  # the run's own actor settings win
+        self.session = make_session(args, log=False, edit=edit)
+        self.env, self.runner = self.session.env, self.session.runner
+        try:
+            self.runner.load(self.checkpoint)
+        except CheckpointError as exc:
+            raise UserError(str(exc)) from None
+        print(f"loaded {self.checkpoint} ({self.session.train_cfg.policy.actor} actor)")
+
+    def export(self) -> dict[str, str]:
+        meta = policy_metadata(self.args.task, self.env, self.session.train_cfg)
+        meta["checkpoint"] = os.path.abspath(self.checkpoint)
+        return export_policy(self.runner, meta, os.path.join(self.run_dir, "exported"))
+
+    def _fix_commands(self) -> None:
+        a = self.args
+        for k, v in enumerate((a.vx, a.vy, a.yaw_rate)):
+            if v is not None:
+                self.env.commands[:, k] = v
+
+    def run(self) -> None:
+        a, env = self.args, self.env
+        headless = a.headless or a.video or a.plots or not display_available()
+        if not headless:
+            return self._viewer()
+        if not (a.video or a.plots):
+            raise UserError("no display for the viewer; pass --video PATH.mp4 and/or --plots DIR")
+        mirror = EnvMirror(env.backend)
+        video = None
+        if a.video:
+            try:
+                video = VideoRecorder(mirror, a.video, 1.0 / env.dt, a.width, a.height,
+                                      distance=max(1.2, 3.5 * env.cfg.robot.init_pos[2]))
+            except RendererError as exc:
+                raise UserError(str(exc)) from None
+        rec = Recorder() if a.plots else None
+        actor = self.runner.alg.get_policy()
+        net = getattr(actor, "network", None)
+        trace_state = None
+        policy = self.runner.get_inference_policy()
+        obs = env.get_observations()
+        steps = int(round(a.seconds / env.dt))
+        self._fix_commands()
+        with torch.no_grad():
+            for _ in range(steps):
+                actions = policy(obs)
+                trace = None
+                if rec is not None and net is not None:
+                    latent = actor.get_latent(obs)[:1]
+                    trace, new_state = net.spike_trace(latent, trace_state)
+                    trace_state = new_state if getattr(actor, "is_recurrent", False) else None
+                obs, _, dones, _ = env.step(actions)
+                policy.reset(dones)
+                self._fix_commands()
+                if rec is not None:
+                    targets = env.default_joint_pos + env.cfg.robot.action_scale * env.actions
+                    rec.record(env, targets, trace)
+                if video is not None:
+                    video.capture()
+        if video is not None:
+            print(f"wrote {a.video}: {video.close()} frames at {1.0 / env.dt:.0f} fps")
+        if rec is not None:
+            names = None
+            if net is not None:
+                names = ["encoder"] + [f"hidden {i + 1}" for i in range(len(net.layers) - 1)] + ["output"]
+            for path in save_plots(rec, a.plots, env.dt, env.cfg.robot.joint_names, env.cfg.robot.foot_bodies, names):
+                print(f"wrote {path}")
+
+    def _viewer(self) -> None:
+        """Interactive viewer on env 0; arrow keys change the command (up/down v_x, left/right yaw rate)."""
+        import mujoco.viewer
+
+        env = self.env
+        mirror = EnvMirror(env.backend)
+        cmd = {"vx": self.args.vx or 0.5, "yaw": self.args.yaw_rate or 0.0}
+
+        def key(code: int) -> None:
+            step = {265: ("vx", 0.1), 264: ("vx", -0.1), 263: ("yaw", 0.2), 262: ("yaw", -0.2)}.get(code)
+            if step:
+                cmd[step[0]] += step[1]
+                print(f"command v_x {cmd['vx']:.1f} m/s, yaw rate {cmd['yaw']:.1f} rad/s")
+
+        env.cfg.commands.heading_command = False
+        policy = self.runner.get_inference_policy()
+        obs = env.get_observations()
+        with mujoco.viewer.launch_passive(mirror.model, mirror.data, key_callback=key) as viewer, torch.no_grad():
+            while viewer.is_running():
+                t = time.time()
+                env.commands[:, 0], env.commands[:, 1], env.commands[:, 2] = cmd["vx"], 0.0, cmd["yaw"]
+                obs, _, dones, _ = env.step(policy(obs))
+                policy.reset(dones)
+                mirror.sync()
+                viewer.sync()
+                time.sleep(max(0.0, env.dt - (time.time() - t)))
