@@ -22,6 +22,8 @@ def parser():
     p.add_argument("--plots", metavar="DIR", help="write velocity, joint, gait and spike plots of env 0")
     p.add_argument("--seconds", type=float, default=10.0, help="how long to run (video/plots length, s)")
     p.add_argument("--export_only", action="store_true", help="export and stop")
+    p.add_argument("--evaluate", action="store_true",
+                   help="print the env's own tracking on the sim2sim command schedule (JSON) and stop")
     p.add_argument("--no_export", action="store_true", help="skip the export")
     p.add_argument("--vx", type=float, help="fixed forward velocity command (m/s)")
     p.add_argument("--vy", type=float, help="fixed lateral velocity command (m/s)")
@@ -46,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_export:
             for kind, path in ps.export().items():
                 print(f"exported {kind}: {path}")
+        if args.evaluate:
+            import json
+
+            print(json.dumps(ps.evaluate()))
+            return 0
         if args.export_only:
             return 0
         ps.run()

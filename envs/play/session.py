@@ -11,6 +11,7 @@ import yaml
 
 from envs.launch import make_session
 from envs.locomotion.metadata import policy_metadata
+from envs.play.evaluate import evaluate_env, flat_eval_variant
 from envs.play.plots import Recorder, save_plots
 from envs.play.render import EnvMirror, RendererError, VideoRecorder, display_available
 from envs.tasks import play_variant
@@ -59,6 +60,8 @@ class PlaySession:
             play_variant(env_cfg, args.num_envs or 16)
             if args.num_envs:
                 env_cfg.env.num_envs = args.num_envs
+            if getattr(args, "evaluate", False):
+                flat_eval_variant(env_cfg)
             if trained:
                 for key, value in trained.items():
                     if hasattr(tcfg.policy, key):
@@ -82,6 +85,11 @@ class PlaySession:
         meta = policy_metadata(self.args.task, self.env, self.session.train_cfg)
         meta["checkpoint"] = os.path.abspath(self.checkpoint)
         return export_policy(self.runner, meta, os.path.join(self.run_dir, "exported"))
+
+    def evaluate(self) -> dict:
+        """The env's tracking on sim2sim's command schedule (flat ground, one robot)."""
+        out = evaluate_env(self.env, self.runner.get_inference_policy())
+        return {"bench": "env_eval", "task": self.args.task, "actor": self.session.train_cfg.policy.actor, **out}
 
     def _fix_commands(self) -> None:
         a = self.args
