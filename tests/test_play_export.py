@@ -52,7 +52,8 @@ def test_policy_json_names_every_joint_and_round_trips(trained: str) -> None:
     ps = _session(trained)
     assert meta["joint_names"] == ps.env.cfg.robot.joint_names and len(meta["kp"]) == 12
     assert meta["observation"]["dim"] == 48 and meta["recurrent"] is True
-    assert [t["name"] for t in meta["observation"]["terms"]][:3] == ["base_lin_vel", "base_ang_vel", "projected_gravity"]
+    names = [t["name"] for t in meta["observation"]["terms"]]
+    assert names[:3] == ["base_lin_vel", "base_ang_vel", "projected_gravity"]
     assert meta["snn"]["neuron"]["reset"] == "popsan" and meta["snn"]["timesteps"] == 5
     assert json.loads(json.dumps(meta)) == meta
     assert set(meta["files"]) == {"jit", "onnx", "json", "nir"}

@@ -187,7 +187,8 @@ def _add_looks(spec: mujoco.MjSpec, floor: mujoco.MjsGeom) -> None:
     mat.textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = "checker"
     floor.material = "ground"
     spec.worldbody.add_light(name="sun", pos=[0, 0, 10], dir=[0.3, 0.3, -1],
-                             type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL, diffuse=[0.8, 0.8, 0.8], specular=[0.2, 0.2, 0.2], castshadow=True)
+                             type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL, diffuse=[0.8, 0.8, 0.8],
+                             specular=[0.2, 0.2, 0.2], castshadow=True)
     spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
 
 
