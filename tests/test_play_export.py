@@ -154,3 +154,16 @@ def test_sim2sim_bad_inputs(trained: str, tmp_path) -> None:
     assert size.returncode == 2 and "takes obs of size 48 but policy.json says 235" in size.stderr
     for r in (missing, wrong, size):
         assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_train_video_interval_writes_clips(tmp_path) -> None:
+    import imageio.v2 as imageio
+
+    r = _run("train.py", "--task", "a1_flat", "--num_envs", "2", "--max_iterations", "3", "--video_interval", "2",
+             "--log_root", str(tmp_path))
+    assert r.returncode == 0, r.stderr[-2000:]
+    videos = os.path.join(tmp_path, "a1_flat", os.listdir(tmp_path / "a1_flat")[0], "videos")
+    assert sorted(os.listdir(videos)) == ["iteration_0.mp4", "iteration_2.mp4"]
+    # a clip lasts min(4 s, 2 iterations of 24 steps); the last one is cut by the end of training
+    assert imageio.get_reader(os.path.join(videos, "iteration_0.mp4")).count_frames() == 48
+    assert imageio.get_reader(os.path.join(videos, "iteration_2.mp4")).count_frames() == 24

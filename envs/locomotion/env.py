@@ -86,6 +86,7 @@ class LocomotionEnv(VecEnv):
         self.commands_mgr = Commands(cfg.commands, n, self.gen)
         self.commands = self.commands_mgr.values
         self.blowups_total = 0
+        self.step_hooks: list = []  # callables(env) run at the end of every step (video recording, ...)
 
         self.reward_scales = {k: v * self.dt for k, v in cfg.rewards.scales.items() if v != 0.0}
         unknown = [k for k in self.reward_scales if k not in REWARD_TERMS]
@@ -160,6 +161,8 @@ class LocomotionEnv(VecEnv):
         self.last_joint_vel.copy_(self.sim.joint_vel)
         self.last_foot_pos.copy_(self.sim.foot_pos)
         self._obs = self._compute_observations()
+        for hook in self.step_hooks:
+            hook(self)
         return self._obs, rew, self.reset_buf.clone(), self.extras
 
     def gait_phase(self) -> torch.Tensor:
