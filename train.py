@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 
 from legged_snn.cli import UserError, _positive_int, build_parser
+from legged_snn.rl.logger import StopRequested
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.video_interval and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("MUJOCO_GL", "egl")  # before mujoco is imported
     from envs.launch import make_session  # heavy imports after the flags are known good
+    from legged_snn.rl.errors import PolicyNaNError
 
     session = None
     try:
@@ -26,20 +29,66 @@ def main(argv: list[str] | None = None) -> int:
         print(f"logging to {session.log_dir}")
         if args.video_interval:
             _attach_videos(session, args.video_interval)
-        session.runner.learn(session.train_cfg.runner.max_iterations, init_at_random_ep_len=not session.resume_path)
-        for hook in session.env.step_hooks:
-            hook.finish()
+        _stop_on_signals(session.runner)
+        try:
+            session.runner.learn(session.train_cfg.runner.max_iterations,
+                                 init_at_random_ep_len=not session.resume_path)
+        except PolicyNaNError as exc:
+            raise UserError(f"{exc} at iteration {session.runner.current_learning_iteration}; "
+                            f"{_last_good(session)}") from None
+        except StopRequested:
+            path = os.path.join(session.log_dir, f"model_{session.runner.current_learning_iteration}.pt")
+            session.runner.save(path)
+            print(f"train.py: interrupted; saved {path}; continue with: python train.py --task={args.task} "
+                  f"--resume --load_run={os.path.basename(session.log_dir)}", file=sys.stderr)
+            return 130
+        finally:
+            for hook in session.env.step_hooks:
+                hook.finish()
     except UserError as exc:
+        _drop_empty_run(session)
         print(f"train.py: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _drop_empty_run(session)
         print("train.py: interrupted", file=sys.stderr)
         return 130
     except BaseException:
-        if session and session.log_dir and not any(f.startswith("model_") for f in os.listdir(session.log_dir)):
-            shutil.rmtree(session.log_dir, ignore_errors=True)  # nothing worth keeping
+        _drop_empty_run(session)
         raise
     return 0
+
+
+def _drop_empty_run(session) -> None:
+    """A run folder without any checkpoint holds nothing worth keeping."""
+    if session and session.log_dir and os.path.isdir(session.log_dir) and \
+            not any(f.startswith("model_") for f in os.listdir(session.log_dir)):
+        shutil.rmtree(session.log_dir, ignore_errors=True)
+
+
+def _last_good(session) -> str:
+    """Where to restart a diverged run from."""
+    from legged_snn.cli import list_checkpoints
+
+    its = [i for i in list_checkpoints(session.log_dir)]
+    if not its:
+        return "no checkpoint was saved; lower the learning rate and train again"
+    return (f"the last good checkpoint is {os.path.join(session.log_dir, f'model_{its[-1]}.pt')}: resume with "
+            f"--resume --load_run={os.path.basename(session.log_dir)} --checkpoint={its[-1]}")
+
+
+def _stop_on_signals(runner) -> None:
+    """First SIGINT/SIGTERM: finish the iteration, save, exit. A second one aborts at once."""
+
+    def handler(signum, frame) -> None:
+        if runner.logger.stop_requested:
+            raise KeyboardInterrupt
+        runner.logger.stop_requested = True
+        print(f"train.py: {signal.Signals(signum).name}: saving after this iteration (again to abort)",
+              file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _attach_videos(session, interval: int) -> None:

@@ -12,13 +12,16 @@ import torch
 import yaml
 
 import envs.tasks  # noqa: F401  (registers the tasks)
+from envs.checks import bytes_per_env, check_configs, check_memory
 from envs.locomotion.config import LocomotionEnvCfg
 from envs.locomotion.env import LocomotionEnv
+from envs.locomotion.observations import policy_layout, privileged_layout
 from legged_snn.cli import UserError, resolve_checkpoint, run_folder_name
 from legged_snn.registry import UnknownTaskError, load
 from legged_snn.rl.config import TrainCfg, to_rsl_rl
 from legged_snn.rl.runner import CheckpointError, LeggedRunner
 from legged_snn.sim.model import ModelError
+from legged_snn.validate import ConfigError
 
 
 @dataclass
@@ -56,6 +59,22 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
     return env_cfg, train_cfg
 
 
+def _checked_configs(env_cfg: LocomotionEnvCfg, train_cfg: TrainCfg) -> None:
+    """Types and ranges of every field, then whether num_envs fits in memory: one-line UserErrors."""
+    try:
+        check_configs(env_cfg, train_cfg)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    a = len(env_cfg.robot.joint_names)
+    obs = policy_layout(env_cfg, a, a).dim
+    critic = obs + privileged_layout(env_cfg).dim
+    frame = 2 * a + a
+    obs += frame * env_cfg.env.history_frames
+    msg = check_memory(env_cfg.env.num_envs, bytes_per_env(env_cfg, train_cfg, obs, critic, a))
+    if msg:
+        raise UserError(msg)
+
+
 def _checked_actor(train_cfg: TrainCfg) -> None:
     if train_cfg.policy.actor == "snn":
         from legged_snn.snn.actor import check_snn_config
@@ -86,6 +105,7 @@ def make_session(args: argparse.Namespace, log: bool = True,
     env_cfg, train_cfg = load_task(args)
     if edit is not None:
         edit(env_cfg, train_cfg)
+    _checked_configs(env_cfg, train_cfg)
     _checked_actor(train_cfg)
     _checked_logger(train_cfg)
     exp_dir = os.path.join(args.log_root, train_cfg.runner.experiment_name)

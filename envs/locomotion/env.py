@@ -8,12 +8,13 @@ import torch
 from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
-from envs.locomotion import randomization, terminations
+from envs.locomotion import randomization, snapshot, terminations
 from envs.locomotion.commands import Commands
 from envs.locomotion.config import LocomotionEnvCfg
 from envs.locomotion.observations import policy_layout, privileged_layout
 from envs.locomotion.rewards import REWARD_TERMS, RewardInputs
 from envs.locomotion.terrain_manager import TerrainManager
+from legged_snn.rl.errors import PolicyNaNError
 from legged_snn.sim.factory import make_backend
 from legged_snn.sim.model import ModelCfg
 from legged_snn.sim.terrain import generate
@@ -127,6 +128,9 @@ class LocomotionEnv(VecEnv):
     def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
         """Apply (N, A) actions for one policy step; returns (obs, rewards (N,), dones (N,), extras)."""
         clip = self.cfg.normalization.clip_actions
+        if not bool(torch.isfinite(actions).all()):
+            bad = int((~torch.isfinite(actions)).any(dim=1).sum())
+            raise PolicyNaNError(f"the policy returned NaN/inf actions for {bad} of {self.num_envs} envs")
         self.actions = torch.clamp(actions.to(self.device), -clip, clip)
         targets = self.default_joint_pos + self.cfg.robot.action_scale * self.actions
         self.backend.step(targets, self.latency)
@@ -169,6 +173,13 @@ class LocomotionEnv(VecEnv):
         """(N,) gait phase in [0, 1): episode time modulo cfg.gait.period, over the period."""
         period = self.cfg.gait.period
         return (self.episode_length_buf * self.dt) % period / period
+
+    def state_dict(self) -> dict:
+        """The env's full state (checkpoints carry it so that --resume continues the run exactly)."""
+        return snapshot.env_state(self)
+
+    def load_state_dict(self, state: dict) -> None:
+        snapshot.load_env_state(self, state)
 
     # ------------------------------------------------------------------------------------ internals
     def _post_physics_callbacks(self) -> None:

@@ -19,6 +19,10 @@ class BudgetReached(Exception):
     """Raised after the iteration that used up ``OneLineLogger.deadline``."""
 
 
+class StopRequested(BudgetReached):
+    """Raised after the iteration during which SIGINT/SIGTERM arrived (the caller saves a checkpoint)."""
+
+
 class OneLineLogger(Logger):
     """Writes the same scalars as rsl-rl's Logger; prints one line instead of a block."""
 
@@ -32,6 +36,7 @@ class OneLineLogger(Logger):
         self.history: list[dict[str, float]] = []
         self.deadline: float | None = None  # time.time() after which training stops (checkpoint first)
         self.stats_fn = None  # () -> dict of scalars logged with each iteration (spike statistics)
+        self.stop_requested = False  # set by a signal handler: stop after the current iteration
 
     def _extras_means(self) -> dict[str, float]:
         sums: dict[str, list[float]] = {}
@@ -77,5 +82,7 @@ class OneLineLogger(Logger):
         rew_txt = f"reward {mean_rew:.2f} | ep_len {mean_len:.0f}" if self.rewbuffer else "reward - | ep_len -"
         print(f"it {it + 1}/{total_it} | {fps:,.0f} steps/s | {rew_txt} | "
               f"{terms}{' | ' + spikes if spikes else ''} | ETA {datetime.timedelta(seconds=int(eta))}", flush=True)
+        if self.stop_requested:
+            raise StopRequested(f"stopped after iteration {it}")
         if self.deadline is not None and time.time() > self.deadline:
             raise BudgetReached(f"time budget reached after iteration {it}")

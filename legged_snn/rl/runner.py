@@ -7,6 +7,7 @@ import os
 import torch
 from rsl_rl.runners import OnPolicyRunner
 
+from legged_snn.rl.errors import PolicyNaNError
 from legged_snn.rl.logger import OneLineLogger
 from legged_snn.snn import energy
 
@@ -29,6 +30,21 @@ class LeggedRunner(OnPolicyRunner):
         )
         self.logger.stats_fn = self.spike_stats
         self._record_rollout_spikes()
+        self._guard_act()
+
+    def _guard_act(self) -> None:
+        """A sampling failure caused by NaN/inf parameters becomes a PolicyNaNError (a clear stop)."""
+        act = self.alg.act
+
+        def guarded(obs):
+            try:
+                return act(obs)
+            except (RuntimeError, ValueError):
+                if not all(bool(torch.isfinite(p).all()) for p in self.alg.get_policy().parameters()):
+                    raise PolicyNaNError("the policy's parameters hold NaN/inf") from None
+                raise
+
+        self.alg.act = guarded  # type: ignore[method-assign]
 
     def _spiking_network(self):
         return getattr(self.alg.get_policy(), "network", None)
@@ -68,6 +84,13 @@ class LeggedRunner(OnPolicyRunner):
         saved = self.alg.save()
         saved["iter"] = self.current_learning_iteration
         saved["infos"] = {**self.meta, **(infos or {})}
+        # what a resumed run needs to continue exactly: the env's state, the RNG, a recurrent actor's state
+        if hasattr(self.env, "state_dict"):
+            saved["env_state"] = self.env.state_dict()
+        saved["rng"] = torch.get_rng_state()
+        hidden = getattr(self.alg.get_policy(), "hidden_state", None)
+        if isinstance(hidden, tuple):
+            saved["actor_hidden"] = [t.clone() for t in hidden]
         tmp = f"{path}.tmp"
         torch.save(saved, tmp)
         os.replace(tmp, path)
@@ -87,7 +110,23 @@ class LeggedRunner(OnPolicyRunner):
             if len(first) > 300:
                 first = first[:300] + " ..."
             raise CheckpointError(f"checkpoint {path} does not fit this model: {first}") from None
+        self._restore_run_state(loaded)
         return loaded.get("infos") or {}
+
+    def _restore_run_state(self, loaded: dict) -> None:
+        """Env state, RNG and recurrent state, when the checkpoint has them and the env count matches."""
+        state = loaded.get("env_state")
+        if state is not None and hasattr(self.env, "load_state_dict"):
+            try:
+                self.env.load_state_dict(state)
+            except ValueError as exc:
+                print(f"note: env state not restored ({exc}); the run continues from fresh episodes")
+                return
+            if "rng" in loaded:
+                torch.set_rng_state(loaded["rng"])
+            hidden = loaded.get("actor_hidden")
+            if hidden is not None:
+                self.alg.get_policy().hidden_state = tuple(t.clone() for t in hidden)
 
 
 def read_checkpoint(path: str, map_location: str | None = None) -> dict:

@@ -19,6 +19,11 @@ from legged_snn.sim.backend import SimState
 from legged_snn.sim.math import quat_rotate_inverse
 from legged_snn.sim.model import ModelCfg, build_model
 
+_ALL = (slice(None),)
+# state and per-env model columns a snapshot holds (the randomized ones only: kp, kd, friction, mass)
+_SNAPSHOT = {"qpos": _ALL, "qvel": _ALL, "ctrl": _ALL, "geom_friction": (Ellipsis, 0), "body_mass": _ALL,
+             "gainprm": (Ellipsis, 0), "biasprm": (Ellipsis, slice(1, 3))}
+
 
 def _view(arr: np.ndarray) -> torch.Tensor:
     """A torch view of a Batch output array (read-only for numpy; we only read it)."""
@@ -47,6 +52,8 @@ class MujocoCpuBackend:
         self._qpos = torch.from_numpy(b.bind("qpos"))  # (N, nq) float64, live state rows
         self._qvel = torch.from_numpy(b.bind("qvel"))
         self._ctrl = torch.from_numpy(b.bind("ctrl"))
+        self._time = torch.from_numpy(b.bind("time"))  # (N,) s; MuJoCo's own reset of a bad state zeroes it
+        self._expected_time = torch.zeros(num_envs, dtype=torch.float64)
         self._sensordata = _view(b.bind("sensordata"))
         self._xpos = _view(b.bind("xpos"))
         self._act_force = _view(b.bind("actuator_force"))
@@ -93,6 +100,11 @@ class MujocoCpuBackend:
             self.batch.step(nstep=nstep)
         except SimulationError as err:  # those sims kept their previous state; the env resets them
             self.blown_up[torch.as_tensor(err.ids, dtype=torch.long)] = True
+        # mj_step answers a NaN/inf/huge qpos, qvel or qacc with a warning and mj_resetData (time back to 0):
+        # a sim whose clock fell behind was reset by MuJoCo mid-step and is flagged like one that raised
+        self._expected_time += nstep * self.physics_dt
+        self.blown_up |= self._time < self._expected_time - 0.5 * self.physics_dt
+        self._expected_time.copy_(self._time)
 
     def reset(self, env_ids: torch.Tensor, root_pose: torch.Tensor, root_vel: torch.Tensor,
               joint_pos: torch.Tensor, joint_vel: torch.Tensor) -> None:
@@ -102,6 +114,7 @@ class MujocoCpuBackend:
         ids = env_ids.cpu().numpy()
         self.batch.reset(ids, stage=int(mujoco.mjtStage.mjSTAGE_NONE))
         idx = env_ids.cpu().long()
+        self._expected_time[idx] = 0.0
         qpos = self._qpos[idx]
         qvel = self._qvel[idx]
         qpos[:, :7] = root_pose.double()
@@ -143,6 +156,25 @@ class MujocoCpuBackend:
     def get_added_mass(self) -> torch.Tensor:
         """(N,) kg added to the root body of each env."""
         return (self._body_mass[:, self.info.root_body_id] - self._nominal_root_mass).float()
+
+    def state_dict(self) -> dict:
+        """Everything the next steps depend on: MjData state rows, per-env model params, the float32 state."""
+        out = {k: getattr(self, f"_{k}")[_SNAPSHOT[k]].clone() for k in _SNAPSHOT}
+        out["qacc_warmstart"] = torch.from_numpy(self.batch.bind("qacc_warmstart").copy())
+        out["time"] = torch.from_numpy(self.batch.bind("time").copy())
+        out["sim"] = {k: v.clone() for k, v in vars(self.state).items()}
+        return out
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore ``state_dict()`` bit for bit (derived constants of the restored masses recomputed)."""
+        for k, cols in _SNAPSHOT.items():
+            getattr(self, f"_{k}")[cols] = state[k]
+        self.batch.set_const(np.arange(self.num_envs))
+        self.batch.bind("qacc_warmstart")[:] = state["qacc_warmstart"].numpy()
+        self.batch.bind("time")[:] = state["time"].numpy()
+        self._expected_time.copy_(state["time"])
+        for k, v in state["sim"].items():
+            getattr(self.state, k).copy_(v)
 
     def _refresh(self) -> None:
         """Copy the live Batch arrays into the float32 state tensors (no per-env loop)."""

@@ -1,0 +1,125 @@
+"""Nothing lost: NaN states reset only their envs, a NaN policy stops with a pointer to the last good
+checkpoint, and SIGINT mid-iteration saves a whole checkpoint from which --resume continues exactly."""
+
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from envs.launch import make_session  # noqa: E402
+from legged_snn.cli import build_parser  # noqa: E402
+
+
+def _session(*args: str):
+    return make_session(build_parser("test").parse_args(["--task=a1_flat", "--num_envs=8", *args]), log=False)
+
+
+def test_nan_state_resets_only_those_envs_and_the_run_goes_on() -> None:
+    s = _session("--actor=mlp", "--max_iterations=2")
+    env, seen = s.env, {}
+
+    def poison(e) -> None:
+        if e.common_step_counter == 5:
+            e.backend._qpos[[2, 5], 7:] = float("nan")
+            seen["lengths"] = e.episode_length_buf.clone()
+        if e.common_step_counter == 6:
+            seen["after"] = e.episode_length_buf.clone()
+            seen["finite"] = bool(torch.isfinite(e.backend._qpos).all())
+            seen["logged"] = float(e.extras["log"]["Episode_Termination/blowups_total"])
+
+    env.step_hooks.append(poison)
+    s.runner.learn(2)
+    assert env.blowups_total == 2
+    assert seen["finite"]
+    assert seen["after"][2] == 0 and seen["after"][5] == 0  # reset during step 6
+    others = [i for i in range(8) if i not in (2, 5)]
+    assert all(seen["after"][i] in (seen["lengths"][i] + 1, 0) for i in others)
+    assert sum(int(seen["after"][i] == 0) for i in others) == 0  # nobody else fell at that step
+    assert seen["logged"] == 2  # goes to tensorboard with the iteration's episode statistics
+
+
+def _train(logs: str, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "train.py", "--task=a1_flat", "--num_envs=16", "--seed=3",
+                             "--actor=mlp", f"--log_root={logs}", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _losses(run_dir: str) -> dict[int, tuple[float, float]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    ea = EventAccumulator(glob.glob(os.path.join(run_dir, "events*"))[0])
+    ea.Reload()
+    value = {e.step: e.value for e in ea.Scalars("Loss/value")}
+    surr = {e.step: e.value for e in ea.Scalars("Loss/surrogate")}
+    return {k: (value[k], surr[k]) for k in value}
+
+
+def test_sigint_saves_a_whole_checkpoint_and_resume_matches(tmp_path) -> None:
+    logs = str(tmp_path)
+    full = _train(logs, "--max_iterations=6", "--run_name=full")
+    assert full.wait(timeout=300) == 0, full.stderr.read()[-2000:]
+    cut = _train(logs, "--max_iterations=6", "--run_name=cut")
+    for line in cut.stdout:  # interrupt while iteration 3 (index 2) runs
+        if line.startswith("it 2/"):
+            cut.send_signal(signal.SIGINT)
+            break
+    out, err = cut.communicate(timeout=300)
+    assert cut.returncode == 130, err[-2000:]
+    assert "interrupted; saved" in err and "--resume --load_run=" in err
+    cut_dir = glob.glob(os.path.join(logs, "a1_flat", "*_cut"))[0]
+    saved = max(int(f[6:-3]) for f in os.listdir(cut_dir) if f.startswith("model_"))
+    ckpt = torch.load(os.path.join(cut_dir, f"model_{saved}.pt"), weights_only=True)  # whole, loads
+    assert ckpt["iter"] == saved and "env_state" in ckpt and not glob.glob(os.path.join(cut_dir, "*.tmp"))
+    assert saved < 5
+    rest = _train(logs, "--resume", f"--load_run={os.path.basename(cut_dir)}", f"--max_iterations={5 - saved}",
+                  "--run_name=rest")
+    assert rest.wait(timeout=300) == 0, rest.stderr.read()[-2000:]
+    a = _losses(glob.glob(os.path.join(logs, "a1_flat", "*_full"))[0])
+    b = _losses(glob.glob(os.path.join(logs, "a1_flat", "*_rest"))[0])
+    assert sorted(b) == list(range(saved + 1, 6))
+    for it in b:
+        assert abs(a[it][0] - b[it][0]) < 1e-5 and abs(a[it][1] - b[it][1]) < 1e-5, (it, a[it], b[it])
+
+
+def test_nan_policy_stops_with_the_last_good_checkpoint(tmp_path) -> None:
+    code = f"""
+import sys, torch
+sys.path.insert(0, {ROOT!r})
+import train
+from envs.launch import make_session as real
+
+def poisoned(*a, **k):
+    s = real(*a, **k)
+    learn = s.runner.learn
+    def learn_then_poison(n, **kw):
+        learn(1, **kw)  # one good iteration, checkpoint model_0.pt
+        with torch.no_grad():
+            for p in s.runner.alg.get_policy().parameters():
+                p.fill_(float("nan"))
+        learn(n - 1, **kw)
+    s.runner.learn = learn_then_poison
+    return s
+
+import envs.launch
+envs.launch.make_session = poisoned
+sys.exit(train.main(sys.argv[1:]))
+"""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    t = time.time()
+    res = subprocess.run([sys.executable, "-c", code, "--task=a1_flat", "--num_envs=4", "--max_iterations=3",
+                          "--actor=mlp", f"--log_root={tmp_path}"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 2, res.stderr[-2000:]
+    line = res.stderr.strip().splitlines()[-1]
+    assert "NaN" in line and "the last good checkpoint is" in line and "model_0.pt" in line, line
+    assert time.time() - t < 300
