@@ -1,4 +1,4 @@
-"""Pick a backend from ``--sim_device``: ``cpu`` -> mujoco.batch.Batch."""
+"""Pick a backend from ``--sim_device``: ``cpu`` -> mujoco.batch.Batch, ``cuda[:N]`` / ``warp:cpu`` -> MuJoCo Warp."""
 
 from __future__ import annotations
 
@@ -13,7 +13,19 @@ def make_backend(cfg: ModelCfg, num_envs: int, decimation: int, sim_device: str 
         from legged_snn.sim.mujoco_cpu import MujocoCpuBackend
 
         return MujocoCpuBackend(cfg, num_envs, decimation, nthread=nthread)
-    if sim_device.startswith("cuda"):
-        raise ValueError(f"--sim_device {sim_device}: the MuJoCo Warp GPU backend is not available in this "
-                         "version; use --sim_device cpu")
-    raise ValueError(f"unknown --sim_device {sim_device!r}; use 'cpu'")
+    if sim_device.startswith("cuda") or sim_device.startswith("warp:"):
+        from legged_snn.sim.mujoco_warp import MujocoWarpBackend, import_warp, warp_available_device
+
+        try:
+            wp, _ = import_warp()
+        except ImportError as exc:
+            raise ValueError(f"--sim_device {sim_device}: {exc}") from None
+        device = warp_available_device(sim_device)
+        wp.config.quiet = True
+        wp.init()
+        if device.startswith("cuda") and not any(d.alias == device for d in wp.get_cuda_devices()):
+            have = ", ".join(d.alias for d in wp.get_cuda_devices()) or "none"
+            raise ValueError(f"--sim_device {sim_device}: no such CUDA device (found: {have}); "
+                             "use --sim_device cpu (or warp:cpu)")
+        return MujocoWarpBackend(cfg, num_envs, decimation, device)
+    raise ValueError(f"unknown --sim_device {sim_device!r}; use 'cpu', 'cuda[:N]' or 'warp:cpu'")
