@@ -54,6 +54,8 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
             setattr(r, name, getattr(args, name))
     if getattr(args, "actor", None):
         train_cfg.policy.actor = args.actor
+    if getattr(args, "mixed_precision", False):
+        train_cfg.algorithm.use_mixed_precision = True
     if getattr(args, "history", None):
         train_cfg.policy.snn["history"] = args.history
     return env_cfg, train_cfg
@@ -110,7 +112,18 @@ def make_session(args: argparse.Namespace, log: bool = True,
     _checked_logger(train_cfg)
     exp_dir = os.path.join(args.log_root, train_cfg.runner.experiment_name)
     resume_path = resolve_checkpoint(exp_dir, args.load_run, args.checkpoint) if args.resume else None
-    torch.manual_seed(train_cfg.runner.seed)
+    rank, world = int(os.getenv("RANK", "0")), int(os.getenv("WORLD_SIZE", "1"))
+    if world > 1:  # torchrun: each rank its own envs and seed; only rank 0 writes the run folder
+        env_cfg.seed = train_cfg.runner.seed + rank
+        log = log and rank == 0
+        local = os.getenv("LOCAL_RANK", "0")
+        if args.rl_device.startswith("cuda"):
+            args.rl_device = f"cuda:{local}"
+        if args.sim_device.startswith("cuda"):
+            args.sim_device = f"cuda:{local}"
+    torch.manual_seed(train_cfg.runner.seed + rank)
+    if args.sim_device.startswith("cuda"):
+        torch.set_default_device(args.sim_device)  # env buffers on the GPU beside MuJoCo Warp's state
     try:
         env = LocomotionEnv(env_cfg, sim_device=args.sim_device)
     except ModelError as exc:
@@ -125,7 +138,10 @@ def make_session(args: argparse.Namespace, log: bool = True,
         log_dir = os.path.join(exp_dir, run_folder_name(train_cfg.runner.run_name))
         if os.path.exists(log_dir):
             raise UserError(f"run folder {log_dir} exists; pick another --run_name")
-    runner = LeggedRunner(env, rsl_cfg, log_dir=None, device=args.rl_device, meta=meta)
+    try:
+        runner = LeggedRunner(env, rsl_cfg, log_dir=None, device=args.rl_device, meta=meta)
+    except ValueError as exc:  # e.g. more NCCL ranks than GPUs
+        raise UserError(str(exc).splitlines()[0]) from None
     if resume_path:
         try:
             runner.load(resume_path)

@@ -59,6 +59,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--actor", choices=["snn", "mlp"], help="policy network (default: the task's)")
     p.add_argument("--history", choices=["stack", "membrane"], help="spiking history mode (default: the task's)")
     p.add_argument("--log_root", default="logs", help="root folder of all runs")
+    p.add_argument("--mixed_precision", action="store_true", help="bf16 autocast in the PPO update")
     return p
 
 

@@ -51,9 +51,10 @@ class LocomotionEnv(VecEnv):
         self.cfg = cfg
         if cfg.env.num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {cfg.env.num_envs}")
-        self.gen = torch.Generator().manual_seed(cfg.seed)
         mcfg = model_cfg(cfg)
         self.backend = make_backend(mcfg, cfg.env.num_envs, cfg.sim.decimation, sim_device, cfg.sim.nthread)
+        # every env tensor lives where the simulation state does (torch's default device follows it on a GPU)
+        self.gen = torch.Generator(device=self.backend.device).manual_seed(cfg.seed)
         self.sim = self.backend.state
         self.device = self.backend.device
         self.terrain = TerrainManager(mcfg.terrain, cfg.height_scan, cfg.env.num_envs, self.gen)

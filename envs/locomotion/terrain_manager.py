@@ -27,8 +27,9 @@ class TerrainManager:
         if terrain is None:
             return
         cfg = terrain.cfg
-        self.heights = torch.from_numpy(terrain.heights)  # (nx, ny) m
-        self.tile_origins = torch.from_numpy(terrain.origins)  # (rows, cols, 3)
+        dev = self.origins.device  # torch's default device (the simulation's)
+        self.heights = torch.from_numpy(terrain.heights).to(dev)  # (nx, ny) m
+        self.tile_origins = torch.from_numpy(terrain.origins).to(dev)  # (rows, cols, 3)
         self.max_level = cfg.num_rows
         if cfg.curriculum:
             top = min(cfg.max_init_level, cfg.num_rows - 1)

@@ -38,6 +38,19 @@ class OneLineLogger(Logger):
         self.stats_fn = None  # () -> dict of scalars logged with each iteration (spike statistics)
         self.stop_requested = False  # set by a signal handler: stop after the current iteration
 
+    def _agree_on_stop(self, it: int) -> None:
+        """Distributed runs stop together: any rank's stop request (signal, budget) stops every rank."""
+        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            return
+        budget = self.deadline is not None and time.time() > self.deadline
+        dev = f"cuda:{torch.cuda.current_device()}" if torch.distributed.get_backend() == "nccl" else "cpu"
+        flag = torch.tensor([float(self.stop_requested), float(budget)], device=dev)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        if flag[0] > 0:
+            raise StopRequested(f"stopped after iteration {it}")
+        if flag[1] > 0:
+            raise BudgetReached(f"time budget reached after iteration {it}")
+
     def _extras_means(self) -> dict[str, float]:
         sums: dict[str, list[float]] = {}
         for ep in self.ep_extras:
@@ -50,6 +63,7 @@ class OneLineLogger(Logger):
             loss_dict: dict, learning_rate: float, action_std: torch.Tensor, rnd_weight: float | None,
             **kwargs) -> None:
         """Log scalars through rsl-rl, then print one line: it, steps/s, reward, length, terms, ETA."""
+        self._agree_on_stop(it)
         if self.writer is None:
             return
         extras = self._extras_means()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 
 import torch
@@ -45,6 +46,24 @@ class LeggedRunner(OnPolicyRunner):
                 raise
 
         self.alg.act = guarded  # type: ignore[method-assign]
+
+    def _configure_multi_gpu(self) -> None:
+        """torchrun: NCCL on GPUs (rsl-rl's own path), gloo when the learning device is the CPU."""
+        world = int(os.getenv("WORLD_SIZE", "1"))
+        if world > 1 and not str(self.device).startswith("cuda"):
+            self.gpu_world_size, self.is_distributed = world, True
+            self.gpu_local_rank, self.gpu_global_rank = int(os.getenv("LOCAL_RANK", "0")), int(os.getenv("RANK", "0"))
+            self.cfg["multi_gpu"] = {"global_rank": self.gpu_global_rank, "local_rank": self.gpu_local_rank,
+                                     "world_size": world}
+            if not torch.distributed.is_initialized():
+                torch.distributed.init_process_group("gloo", rank=self.gpu_global_rank, world_size=world,
+                                                     timeout=datetime.timedelta(minutes=5))
+            return
+        if world > 1 and torch.cuda.device_count() < int(os.getenv("LOCAL_WORLD_SIZE", world)):
+            raise ValueError(f"torchrun started {os.getenv('LOCAL_WORLD_SIZE', world)} ranks on this node but it "
+                             f"has {torch.cuda.device_count()} GPU(s); use --nproc_per_node <= that (NCCL needs "
+                             "one GPU per rank) or --rl_device cpu for gloo")
+        super()._configure_multi_gpu()
 
     def _spiking_network(self):
         return getattr(self.alg.get_policy(), "network", None)

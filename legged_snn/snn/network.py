@@ -94,7 +94,18 @@ class SpikingNetwork(nn.Module):
 
     # ------------------------------------------------------------------------------------- forward
     def forward(self, obs: torch.Tensor, state: list | None = None, fused: bool = True):
-        """obs (N, D) -> mean (N, A); with ``state`` (one (c, v, o) per layer) also returns the new state."""
+        """obs (N, D) -> mean (N, A); with ``state`` (one (c, v, o) per layer) also returns the new state.
+
+        Under bf16 autocast on the CPU the spiking core runs in float32 (its numba kernels have no bf16; the
+        critic and everything around still use bf16). On a GPU the torch path takes autocast's bf16 matmuls:
+        spikes are exact in bf16."""
+        if obs.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            with torch.autocast("cpu", enabled=False):
+                out = self.forward(obs.float(), state, fused)
+            return out
+        return self._forward(obs, state, fused)
+
+    def _forward(self, obs: torch.Tensor, state: list | None, fused: bool):
         stim = self.encoder.stimulation(obs)
         hard, csr = self.encoder.encode(stim)
         if self.record:
