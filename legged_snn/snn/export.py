@@ -51,14 +51,14 @@ class SNNCore(nn.Module):
             cur = fc(spikes)  # (T, N, w)
             ci, vi, oi = c[i, :, :w], v[i, :, :w], o[i, :, :w]
             outs = []
-            for t in range(self.timesteps):
-                ci = self.a * ci + cur[t]
+            for t in range(self.timesteps):  # few ops per step: batch-1 latency is op count
+                ci = torch.add(cur[t], ci, alpha=self.a)
                 if self.reset_mode == 0:
-                    vi = (self.b * vi + ci) * (1.0 - oi)
+                    vi = torch.add(ci, vi, alpha=self.b) * (1.0 - oi)
                 elif self.reset_mode == 1:
-                    vi = self.b * vi + ci - self.th * oi
+                    vi = torch.add(torch.add(ci, vi, alpha=self.b), oi, alpha=-self.th)
                 else:
-                    vi = self.b * vi * (1.0 - oi) + ci
+                    vi = torch.addcmul(ci, vi, 1.0 - oi, value=self.b)
                 oi = (vi > self.th).to(vi.dtype)
                 outs.append(oi)
             spikes = torch.stack(outs, dim=0)
