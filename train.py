@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         if session.resume_path:
             print(f"resumed from {session.resume_path} (next iteration {session.runner.current_learning_iteration})")
         print(f"logging to {session.log_dir}")
-        if args.video_interval:
+        if args.video_interval and session.log_dir:
             _attach_videos(session, args.video_interval)
         _stop_on_signals(session.runner)
         try:
@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(f"{exc} at iteration {session.runner.current_learning_iteration}; "
                             f"{_last_good(session)}") from None
         except StopRequested:
+            if session.log_dir is None:  # a distributed rank other than 0: rank 0 saves
+                return 130
             path = os.path.join(session.log_dir, f"model_{session.runner.current_learning_iteration}.pt")
             session.runner.save(path)
             print(f"train.py: interrupted; saved {path}; continue with: python train.py --task={args.task} "
@@ -70,7 +72,7 @@ def _last_good(session) -> str:
     """Where to restart a diverged run from."""
     from legged_snn.cli import list_checkpoints
 
-    its = [i for i in list_checkpoints(session.log_dir)]
+    its = list_checkpoints(session.log_dir) if session.log_dir else []
     if not its:
         return "no checkpoint was saved; lower the learning rate and train again"
     return (f"the last good checkpoint is {os.path.join(session.log_dir, f'model_{its[-1]}.pt')}: resume with "

@@ -61,6 +61,22 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
     return env_cfg, train_cfg
 
 
+def trained_policy(run_dir: str) -> dict | None:
+    """The policy section of a run's params/train.yaml (actor type, sizes, SNN settings), if present."""
+    path = os.path.join(run_dir, "params", "train.yaml")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return (yaml.safe_load(f) or {}).get("policy")
+
+
+def apply_policy(train_cfg: TrainCfg, policy: dict) -> None:
+    """Use a trained run's policy settings (so a resumed or played actor has the dynamics it was trained with)."""
+    for key, value in policy.items():
+        if hasattr(train_cfg.policy, key):
+            setattr(train_cfg.policy, key, value)
+
+
 def _checked_configs(env_cfg: LocomotionEnvCfg, train_cfg: TrainCfg) -> None:
     """Types and ranges of every field, then whether num_envs fits in memory: one-line UserErrors."""
     try:
@@ -112,6 +128,9 @@ def make_session(args: argparse.Namespace, log: bool = True,
     _checked_logger(train_cfg)
     exp_dir = os.path.join(args.log_root, train_cfg.runner.experiment_name)
     resume_path = resolve_checkpoint(exp_dir, args.load_run, args.checkpoint) if args.resume else None
+    trained = trained_policy(os.path.dirname(resume_path)) if resume_path else None
+    if trained and (not getattr(args, "actor", None) or trained.get("actor") == args.actor):
+        apply_policy(train_cfg, trained)  # the checkpoint's own neuron constants, sizes and history mode
     rank, world = int(os.getenv("RANK", "0")), int(os.getenv("WORLD_SIZE", "1"))
     if world > 1:  # torchrun: each rank its own envs and seed; only rank 0 writes the run folder
         env_cfg.seed = train_cfg.runner.seed + rank

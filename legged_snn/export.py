@@ -24,13 +24,36 @@ def _atomic_json(path: str, data: dict) -> None:
 
 
 def export_policy(runner, metadata: dict, out_dir: str) -> dict[str, str]:
-    """Write the exports of ``runner``'s actor into ``out_dir``; returns {kind: path}."""
+    """Write the exports of ``runner``'s actor into ``out_dir``; returns {kind: path}. All files are written into
+    a temporary folder first and moved in at the end, so a failure leaves the previous export whole."""
     os.makedirs(out_dir, exist_ok=True)
     actor = runner.alg.get_policy()
-    paths = {"jit": os.path.join(out_dir, "policy.pt"), "onnx": os.path.join(out_dir, "policy.onnx"),
-             "json": os.path.join(out_dir, "policy.json")}
-    runner.export_policy_to_jit(out_dir, "policy.pt")
-    runner.export_policy_to_onnx(out_dir, "policy.onnx")
+    try:
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as tmp:
+            names = _write_all(runner, actor, metadata, tmp)
+            for name in names.values():
+                os.replace(os.path.join(tmp, name), os.path.join(out_dir, name))
+    except OSError as exc:
+        raise ExportError(f"cannot write the export into {out_dir}: {exc.strerror or exc}") from None
+    return {kind: os.path.join(out_dir, name) for kind, name in names.items()}
+
+
+def _inline_onnx_weights(path: str) -> None:
+    """torch's exporter may put the weights in ``<file>.data``; fold them into the one file a robot needs."""
+    import onnx
+
+    data = path + ".data"
+    if os.path.exists(data):
+        model = onnx.load(path)  # reads the external data
+        onnx.save(model, path, save_as_external_data=False)
+        os.remove(data)
+
+
+def _write_all(runner, actor, metadata: dict, out_dir: str) -> dict[str, str]:
+    names = {"jit": "policy.pt", "onnx": "policy.onnx"}
+    runner.export_policy_to_jit(out_dir, names["jit"])
+    runner.export_policy_to_onnx(out_dir, names["onnx"])
+    _inline_onnx_weights(os.path.join(out_dir, names["onnx"]))
     meta = dict(metadata)
     if getattr(actor, "is_recurrent", False) and hasattr(actor, "network"):
         meta["snn"] = {**meta.get("snn", {}), "state_shape": list(actor.as_onnx().core.zero_state(1).shape)}
@@ -39,15 +62,15 @@ def export_policy(runner, metadata: dict, out_dir: str) -> dict[str, str]:
 
         from legged_snn.snn.nir_export import to_nir
 
-        paths["nir"] = os.path.join(out_dir, "policy.nir")
         try:
-            nir.write(paths["nir"], to_nir(actor.network))
+            nir.write(os.path.join(out_dir, "policy.nir"), to_nir(actor.network, bool(actor.is_recurrent)))
+            names["nir"] = "policy.nir"
         except ValueError as exc:  # e.g. a reset mode NIR cannot express: the other exports still stand
-            del paths["nir"]
             meta["nir"] = f"not exported: {exc}"
-    meta["files"] = {k: os.path.basename(v) for k, v in paths.items()}
-    _atomic_json(paths["json"], meta)
-    return paths
+    names["json"] = "policy.json"
+    meta["files"] = dict(names)
+    _atomic_json(os.path.join(out_dir, names["json"]), meta)
+    return names
 
 
 def load_metadata(path: str, expect_format: str) -> dict:

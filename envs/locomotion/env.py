@@ -88,6 +88,7 @@ class LocomotionEnv(VecEnv):
         self.commands_mgr = Commands(cfg.commands, n, self.gen)
         self.commands = self.commands_mgr.values
         self.blowups_total = 0
+        self._blown = torch.zeros(n, dtype=torch.bool)  # envs whose sim blew up in the last step
         self.step_hooks: list = []  # callables(env) run at the end of every step (video recording, ...)
 
         self.reward_scales = {k: v * self.dt for k, v in cfg.rewards.scales.items() if v != 0.0}
@@ -148,6 +149,7 @@ class LocomotionEnv(VecEnv):
         self._post_physics_callbacks()
         blown = self.backend.blown_up | terminations.invalid_state(self.sim.base_pos, self.sim.joint_pos)
         self.blowups_total += int(blown.sum())
+        self._blown = blown
         self.time_out_buf = terminations.time_out(self.episode_length_buf, self.max_episode_length)
         self.reset_buf = terminations.contact_termination(self.sim.contact_force, self.termination_ids)
         self.reset_buf |= blown | self.time_out_buf
@@ -238,8 +240,9 @@ class LocomotionEnv(VecEnv):
             frac = float(log["Episode_Reward/tracking_lin_vel"]) / self.cfg.rewards.scales["tracking_lin_vel"]
             self.commands_mgr.update_curriculum(frac)
             log["Curriculum/max_command_x"] = float(self.commands_mgr.lin_vel_x[1])
-        if curriculum:
-            self.terrain.update_curriculum(env_ids, self.sim.base_pos[env_ids, :2], self.commands[env_ids, :2],
+        if curriculum:  # a blown-up sim's position says nothing about the robot's skill: its level stays
+            walked = env_ids[~self._blown[env_ids]]
+            self.terrain.update_curriculum(walked, self.sim.base_pos[walked, :2], self.commands[walked, :2],
                                            self.max_episode_length_s)
         log["Episode_Termination/time_out"] = self.time_out_buf[env_ids].float().mean()
         log["Episode_Termination/blowups_total"] = float(self.blowups_total)

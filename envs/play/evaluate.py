@@ -30,8 +30,10 @@ class EnvAdapter:
 
     def step(self, command: np.ndarray) -> None:
         env = self.env
-        env.commands[0] = torch.as_tensor(command, dtype=torch.float32)
-        obs = env._compute_observations()  # the new command is seen at once, as in sim2sim
+        env.commands[0] = torch.as_tensor(command, dtype=torch.float32, device=env.commands.device)
+        obs = env.get_observations().clone()  # the new command is seen at once, as in sim2sim
+        sl = env.obs_layout.slices()["commands"]
+        obs["policy"][0, sl] = env.commands[0] * env.obs_layout.scale[sl].to(env.commands.device)
         with torch.no_grad():
             actions = self.policy(obs)
         _, _, dones, extras = env.step(actions)
@@ -46,7 +48,7 @@ class EnvAdapter:
 
     def base_velocity(self) -> tuple[np.ndarray, float]:
         s = self.env.sim
-        return s.base_lin_vel[0].numpy().astype(np.float64), float(s.base_ang_vel[0, 2])
+        return s.base_lin_vel[0].cpu().numpy().astype(np.float64), float(s.base_ang_vel[0, 2])
 
 
 def evaluate_env(env, policy) -> dict:

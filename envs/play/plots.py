@@ -22,14 +22,14 @@ class Recorder:
 
     def record(self, env, targets: torch.Tensor, trace: list[torch.Tensor] | None = None) -> None:
         i, s = self.index, env.sim
-        self.rows["cmd"].append(env.commands[i, :3].numpy().copy())
-        self.rows["vel"].append(np.r_[s.base_lin_vel[i, :2].numpy(), s.base_ang_vel[i, 2].item()])
-        self.rows["q"].append(s.joint_pos[i].numpy().copy())
-        self.rows["target"].append(targets[i].numpy().copy())
-        self.rows["contact"].append(env.foot_contact[i].numpy().copy())
+        self.rows["cmd"].append(env.commands[i, :3].cpu().numpy().copy())
+        self.rows["vel"].append(np.r_[s.base_lin_vel[i, :2].cpu().numpy(), s.base_ang_vel[i, 2].item()])
+        self.rows["q"].append(s.joint_pos[i].cpu().numpy().copy())
+        self.rows["target"].append(targets[i].cpu().numpy().copy())
+        self.rows["contact"].append(env.foot_contact[i].cpu().numpy().copy())
         if trace is not None:
             self.spikes = self.spikes if self.spikes is not None else []
-            self.spikes.append([t[:, i].numpy().copy() for t in trace])
+            self.spikes.append([t[:, 0].cpu().numpy().copy() for t in trace])
 
     def array(self, key: str) -> np.ndarray:
         return np.stack(self.rows[key])

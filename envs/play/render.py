@@ -26,8 +26,8 @@ class EnvMirror:
         self.sync()
 
     def sync(self) -> None:
-        self.data.qpos[:] = self.backend._qpos[self.index].numpy()
-        self.data.qvel[:] = self.backend._qvel[self.index].numpy()
+        self.data.qpos[:] = self.backend._qpos[self.index].cpu().numpy()
+        self.data.qvel[:] = self.backend._qvel[self.index].cpu().numpy()
         mujoco.mj_forward(self.model, self.data)
 
     def base_pos(self) -> np.ndarray:

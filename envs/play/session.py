@@ -7,27 +7,17 @@ import os
 import time
 
 import torch
-import yaml
 
-from envs.launch import make_session
+from envs.launch import apply_policy, make_session, trained_policy
 from envs.locomotion.metadata import policy_metadata
 from envs.play.evaluate import evaluate_env, flat_eval_variant
 from envs.play.plots import Recorder, save_plots
 from envs.play.render import EnvMirror, RendererError, VideoRecorder, display_available
 from envs.tasks import play_variant
 from legged_snn.cli import UserError, resolve_checkpoint
-from legged_snn.export import export_policy
+from legged_snn.export import ExportError, export_policy
 from legged_snn.registry import UnknownTaskError, load
 from legged_snn.rl.runner import CheckpointError, read_checkpoint
-
-
-def _trained_policy(run_dir: str) -> dict | None:
-    """The policy section of the run's params/train.yaml (actor type, sizes, SNN settings), if present."""
-    path = os.path.join(run_dir, "params", "train.yaml")
-    if not os.path.isfile(path):
-        return None
-    with open(path) as f:
-        return (yaml.safe_load(f) or {}).get("policy")
 
 
 class PlaySession:
@@ -52,7 +42,10 @@ class PlaySession:
         if infos.get("task") not in (None, args.task):
             raise UserError(f"{self.checkpoint} was trained on task {infos['task']!r}, not {args.task!r}; "
                             f"use --task={infos['task']}")
-        trained = _trained_policy(self.run_dir)
+        trained = trained_policy(self.run_dir)
+        given = (args.vx, args.vy, args.yaw_rate)
+        # any command flag fixes all three (the ones not given are 0)
+        self.fixed_command = None if all(v is None for v in given) else [v or 0.0 for v in given]
         if args.actor and infos.get("actor") and args.actor != infos["actor"]:
             raise UserError(f"{self.checkpoint} holds a {infos['actor']} actor, not {args.actor}; drop --actor")
 
@@ -63,12 +56,10 @@ class PlaySession:
             if getattr(args, "evaluate", False):
                 flat_eval_variant(env_cfg)
             if trained:
-                for key, value in trained.items():
-                    if hasattr(tcfg.policy, key):
-                        setattr(tcfg.policy, key, value)
+                apply_policy(tcfg, trained)
             elif infos.get("actor"):
                 tcfg.policy.actor = infos["actor"]
-            if any(v is not None for v in (args.vx, args.vy, args.yaw_rate)):
+            if self.fixed_command is not None:
                 env_cfg.commands.heading_command = False
                 env_cfg.commands.resampling_time = 1e9
 
@@ -76,7 +67,7 @@ class PlaySession:
         self.session = make_session(args, log=False, edit=edit)
         self.env, self.runner = self.session.env, self.session.runner
         try:
-            self.runner.load(self.checkpoint)
+            self.runner.load(self.checkpoint, restore_env=False)  # play's own envs, not training's
         except CheckpointError as exc:
             raise UserError(str(exc)) from None
         print(f"loaded {self.checkpoint} ({self.session.train_cfg.policy.actor} actor)")
@@ -84,7 +75,10 @@ class PlaySession:
     def export(self) -> dict[str, str]:
         meta = policy_metadata(self.args.task, self.env, self.session.train_cfg)
         meta["checkpoint"] = os.path.abspath(self.checkpoint)
-        return export_policy(self.runner, meta, os.path.join(self.run_dir, "exported"))
+        try:
+            return export_policy(self.runner, meta, os.path.join(self.run_dir, "exported"))
+        except ExportError as exc:
+            raise UserError(str(exc)) from None
 
     def evaluate(self) -> dict:
         """The env's tracking on sim2sim's command schedule (flat ground, one robot)."""
@@ -92,10 +86,8 @@ class PlaySession:
         return {"bench": "env_eval", "task": self.args.task, "actor": self.session.train_cfg.policy.actor, **out}
 
     def _fix_commands(self) -> None:
-        a = self.args
-        for k, v in enumerate((a.vx, a.vy, a.yaw_rate)):
-            if v is not None:
-                self.env.commands[:, k] = v
+        if self.fixed_command is not None:
+            self.env.commands[:] = torch.tensor(self.fixed_command, device=self.env.commands.device)
 
     def run(self) -> None:
         a, env = self.args, self.env
@@ -151,7 +143,8 @@ class PlaySession:
 
         env = self.env
         mirror = EnvMirror(env.backend)
-        cmd = {"vx": self.args.vx or 0.5, "yaw": self.args.yaw_rate or 0.0}
+        vx, vy, yaw = self.fixed_command or (0.5, 0.0, 0.0)
+        cmd = {"vx": vx, "yaw": yaw}
 
         def key(code: int) -> None:
             step = {265: ("vx", 0.1), 264: ("vx", -0.1), 263: ("yaw", 0.2), 262: ("yaw", -0.2)}.get(code)
@@ -165,7 +158,7 @@ class PlaySession:
         with mujoco.viewer.launch_passive(mirror.model, mirror.data, key_callback=key) as viewer, torch.no_grad():
             while viewer.is_running():
                 t = time.time()
-                env.commands[:, 0], env.commands[:, 1], env.commands[:, 2] = cmd["vx"], 0.0, cmd["yaw"]
+                env.commands[:, 0], env.commands[:, 1], env.commands[:, 2] = cmd["vx"], vy, cmd["yaw"]
                 obs, _, dones, _ = env.step(policy(obs))
                 policy.reset(dones)
                 mirror.sync()

@@ -53,6 +53,12 @@ class Sim2Sim:
         self.q0 = np.asarray(meta["default_joint_pos"])
         self.session = ort.InferenceSession(policy_path, providers=["CPUExecutionProvider"])
         check_onnx_matches(self.session, meta, policy_path)
+        supported = {"base_lin_vel", "base_ang_vel", "projected_gravity", "commands", "dof_pos", "dof_vel", "actions",
+                      "height_scan", "gait_phase"}
+        missing = [t["name"] for t in meta["observation"]["terms"] if t["name"] not in supported]
+        if missing:
+            raise ExportError(f"policy.json names observation term(s) {missing}, which sim2sim cannot build "
+                              "(stacked history is not supported yet)")
         self.recurrent = bool(meta.get("recurrent"))
         self.state_shape = meta.get("snn", {}).get("state_shape")
         self.reset()

@@ -96,6 +96,8 @@ class OneLineLogger(Logger):
         rew_txt = f"reward {mean_rew:.2f} | ep_len {mean_len:.0f}" if self.rewbuffer else "reward - | ep_len -"
         print(f"it {it + 1}/{total_it} | {fps:,.0f} steps/s | {rew_txt} | "
               f"{terms}{' | ' + spikes if spikes else ''} | ETA {datetime.timedelta(seconds=int(eta))}", flush=True)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return  # ranks stop together: the next iteration's agreement sees a late request
         if self.stop_requested:
             raise StopRequested(f"stopped after iteration {it}")
         if self.deadline is not None and time.time() > self.deadline:

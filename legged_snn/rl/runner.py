@@ -116,7 +116,7 @@ class LeggedRunner(OnPolicyRunner):
         self.logger.save_model(path, self.current_learning_iteration)
 
     def load(self, path: str, load_cfg: dict | None = None, strict: bool = True,
-             map_location: str | None = None) -> dict:
+             map_location: str | None = None, restore_env: bool = True) -> dict:
         """Load a checkpoint without executing code from it; one-line errors for the wrong task or shapes."""
         loaded = read_checkpoint(path, map_location)
         check_meta(path, loaded.get("infos") or {}, self.meta)
@@ -129,11 +129,15 @@ class LeggedRunner(OnPolicyRunner):
             if len(first) > 300:
                 first = first[:300] + " ..."
             raise CheckpointError(f"checkpoint {path} does not fit this model: {first}") from None
-        self._restore_run_state(loaded)
+        if restore_env:
+            self._restore_run_state(loaded)
         return loaded.get("infos") or {}
 
     def _restore_run_state(self, loaded: dict) -> None:
-        """Env state, RNG and recurrent state, when the checkpoint has them and the env count matches."""
+        """Env state, RNG and recurrent state, when the checkpoint has them and the env count matches. Only rank 0
+        saved them: other ranks of a distributed run keep their own fresh envs and seeds."""
+        if self.gpu_global_rank != 0:
+            return
         state = loaded.get("env_state")
         if state is not None and hasattr(self.env, "load_state_dict"):
             try:

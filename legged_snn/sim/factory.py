@@ -14,7 +14,13 @@ def make_backend(cfg: ModelCfg, num_envs: int, decimation: int, sim_device: str 
 
         return MujocoCpuBackend(cfg, num_envs, decimation, nthread=nthread)
     if sim_device.startswith("cuda") or sim_device.startswith("warp:"):
+        import torch
+
         from legged_snn.sim.mujoco_warp import MujocoWarpBackend, import_warp, warp_available_device
+
+        if sim_device.startswith("cuda") and not torch.cuda.is_available():  # before Warp prints its own warning
+            raise ValueError(f"--sim_device {sim_device}: no CUDA GPU is available here; use --sim_device cpu "
+                             "(or warp:cpu)")
 
         try:
             wp, _ = import_warp()

@@ -114,6 +114,8 @@ class MujocoWarpBackend:
         qpos[:, :7], qvel[:, :6] = root_pose, root_vel
         qpos[:, self._jq], qvel[:, self._jd] = joint_pos, joint_vel
         self._qpos[idx], self._qvel[idx], self._ctrl[idx] = qpos, qvel, joint_pos
+        with self.wp.ScopedDevice(self.wp_device):
+            self.mjw.kinematics(self.m, self.d)  # foot positions of the new poses (all worlds: one launch)
         self._refresh()
 
     def push(self, env_ids: torch.Tensor, base_lin_vel_xy: torch.Tensor) -> None:

@@ -26,8 +26,9 @@ def _tau(decay: float) -> float:
     return 1.0 / max(1.0 - decay, EPS)
 
 
-def to_nir(network) -> nir.NIRGraph:
-    """SpikingNetwork -> NIRGraph (weights copied to numpy float32)."""
+def to_nir(network, recurrent: bool = False) -> nir.NIRGraph:
+    """SpikingNetwork -> NIRGraph (weights copied to numpy float32); ``recurrent`` = membrane mode (state carried
+    across control steps instead of zeroed)."""
     cfg = network.neuron
     if cfg.reset != "popsan":
         raise ValueError(f"NIR export needs snn.neuron.reset 'popsan' (NIR's CubaLIF resets to v_reset); "
@@ -52,8 +53,8 @@ def to_nir(network) -> nir.NIRGraph:
         prev = f"lif{i}"
     nodes["output"] = nir.Output(output_type={"output": np.array([network.layers[-1].fc.out_features])})
     edges.append((prev, "output"))
-    meta = {"dt": 1.0, "timesteps": int(network.timesteps), "reset_every_control_step": True,
-            "producer": "legged_snn"}
+    meta = {"dt": 1.0, "integration": "forward Euler, dt = 1 SNN timestep (tau = 1 / (1 - decay))",
+            "timesteps": int(network.timesteps), "reset_every_control_step": not recurrent, "producer": "legged_snn"}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
 
 
