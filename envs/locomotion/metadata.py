@@ -41,6 +41,7 @@ def policy_metadata(task: str, env: LocomotionEnv, train_cfg: TrainCfg) -> dict:
         "decimation": cfg.sim.decimation,
         "control_dt": env.dt,
         "foot_bodies": list(r.foot_bodies),
+        "terminate_after_contacts_on": list(r.terminate_after_contacts_on),
         "armature": r.armature,
         "solver_iterations": cfg.sim.solver_iterations,
         "ls_iterations": cfg.sim.ls_iterations,

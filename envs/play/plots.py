@@ -96,10 +96,9 @@ def _spike_plot(rec: Recorder, out_dir: str, dt: float, names: list[str], plt) -
     fig, axes = plt.subplots(pops + 1, 1, figsize=(11, 2.0 * pops + 2.5), sharex=False)
     for p in range(pops):
         sp = np.concatenate([step[p] for step in rec.spikes], axis=0)  # (steps * T, width)
-        tt, nn_ = np.nonzero(sp)
-        axes[p].scatter(tt / T * dt, nn_, s=0.3, c="k", marker="|", linewidths=0.4)
-        axes[p].set_ylim(-0.5, sp.shape[1] - 0.5)
-        axes[p].set_xlim(0, steps * dt)
+        # an image, not markers: thousands of neurons x timesteps; grey = the share of spikes a pixel covers
+        axes[p].imshow(sp.T, aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1,
+                       interpolation="antialiased", extent=(0, steps * dt, -0.5, sp.shape[1] - 0.5))
         label = names[p] if p < len(names) else f"population {p}"
         axes[p].set_ylabel(f"{label}\n({sp.shape[1]})", fontsize=8)
     rates = np.array([[step[p].mean() for p in range(pops)] for step in rec.spikes])

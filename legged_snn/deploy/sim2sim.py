@@ -43,11 +43,16 @@ class Sim2Sim:
         self.meta = meta
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         urdf = meta["urdf"] if os.path.isabs(meta["urdf"]) else os.path.join(root, meta["urdf"])
+        self.fall_bodies = list(meta.get("terminate_after_contacts_on", []))
         cfg = ModelCfg(urdf=urdf, joint_names=meta["joint_names"], foot_bodies=meta["foot_bodies"],
+                       contact_bodies=self.fall_bodies,
                        kp=meta["kp"], kd=meta["kd"], sim_dt=meta["sim_dt"], init_pos=meta["init_pos"],
                        armature=meta.get("armature", 0.0), solver_iterations=meta.get("solver_iterations", 10),
                        ls_iterations=meta.get("ls_iterations", 10))
         self.model, info = build_model(cfg)
+        # net contact force columns of the bodies whose touching the ground ends an episode (as in training)
+        adr = [int(self.model.sensor(f"contact_{b}").adr[0]) for b in self.fall_bodies]
+        self.fall_cols = [a + k for a in adr for k in (1, 2, 3)]
         self.data = mujoco.MjData(self.model)
         self.jq, self.jd = info.joint_qpos_adr, info.joint_dof_adr
         self.q0 = np.asarray(meta["default_joint_pos"])
@@ -121,8 +126,12 @@ class Sim2Sim:
         return _rot_inv(self.data.qpos[3:7], self.data.qvel[:3]), float(self.data.qvel[5])
 
     def fallen(self) -> bool:
-        up = _rot_inv(self.data.qpos[3:7], np.array([0.0, 0.0, -1.0]))[2]
-        return bool(up > -0.5 or self.data.qpos[2] < 0.4 * self.meta["init_pos"][2])
+        """The training env's termination: > 1 N of contact force on a termination body (the base)."""
+        if not self.fall_cols:
+            up = _rot_inv(self.data.qpos[3:7], np.array([0.0, 0.0, -1.0]))[2]
+            return bool(up > -0.5)
+        forces = self.data.sensordata[self.fall_cols].reshape(-1, 3)
+        return bool((np.linalg.norm(forces, axis=1) > 1.0).any())
 
 
 def evaluate(sim) -> dict:
