@@ -105,6 +105,14 @@ def test_cli_mistakes(logs, script: str, args: list[str], needles: list[str]) ->
     assert_clean(res, logs, before, *needles)
 
 
+def test_video_without_a_renderer_names_mujoco_gl(logs, tmp_path) -> None:
+    before = tree(logs)
+    res = run("play.py", "--task=a1_flat", f"--log_root={logs}", "--no_export", f"--video={tmp_path}/v.mp4",
+              "--seconds=1", env={"MUJOCO_GL": "glfw", "DISPLAY": ""})
+    assert_clean(res, logs, before, "MUJOCO_GL=glfw", "set MUJOCO_GL=egl")
+    assert not os.path.exists(tmp_path / "v.mp4")
+
+
 def test_unwritable_log_root(logs, tmp_path) -> None:
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")

@@ -7,6 +7,7 @@ MP4 through imageio-ffmpeg, one frame per policy step (50 fps at legged_gym's 0.
 from __future__ import annotations
 
 import os
+import warnings
 
 import mujoco
 import numpy as np
@@ -47,7 +48,9 @@ class VideoRecorder:
     def __init__(self, mirror: EnvMirror, path: str, fps: float, width: int = 640, height: int = 480,
                  distance: float = 1.5) -> None:
         try:
-            self.renderer = mujoco.Renderer(mirror.model, height=height, width=width)
+            with warnings.catch_warnings():  # GLFW warns on stderr before failing; our one line says it all
+                warnings.simplefilter("ignore")
+                self.renderer = mujoco.Renderer(mirror.model, height=height, width=width)
         except Exception as exc:  # mujoco raises several types when no GL context can be created
             gl = os.environ.get("MUJOCO_GL", "(unset)")
             raise RendererError(f"cannot render video with MUJOCO_GL={gl} ({str(exc).splitlines()[0]}); "
