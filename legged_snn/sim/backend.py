@@ -11,6 +11,8 @@ from typing import Protocol
 
 import torch
 
+from legged_snn.sim.math import quat_rotate_inverse
+
 
 @dataclass
 class SimState:
@@ -38,6 +40,26 @@ class SimState:
         grav[:, 2] = -1.0
         return SimState(z(n, 3), quat, z(n, 3), z(n, 3), grav, z(n, joints), z(n, joints), z(n, joints),
                         z(n, feet, 3), z(n, bodies, 3), z(n, bodies))
+
+
+def fill_state(s: SimState, qpos: torch.Tensor, qvel: torch.Tensor, gravity: torch.Tensor, joint_q: torch.Tensor,
+               joint_d: torch.Tensor, act_force: torch.Tensor, xpos: torch.Tensor, feet: torch.Tensor,
+               sensordata: torch.Tensor, contact_adr: torch.Tensor, force_cols: torch.Tensor) -> None:
+    """Copy a backend's (N, ...) MjData-layout views into the float32 state (no per-env loop): base pose and
+    velocity from the free joint, joints, torques, foot positions, contact counts and forces (as reactions)."""
+    s.base_pos.copy_(qpos[:, :3])
+    s.base_quat.copy_(qpos[:, 3:7])
+    s.base_quat.div_(s.base_quat.norm(dim=-1, keepdim=True).clamp_min(1e-9))
+    s.base_lin_vel.copy_(quat_rotate_inverse(s.base_quat, qvel[:, :3].float()))
+    s.base_ang_vel.copy_(qvel[:, 3:6])  # a free joint's angular velocity is in the body frame
+    s.projected_gravity.copy_(quat_rotate_inverse(s.base_quat, gravity))
+    s.joint_pos.copy_(qpos[:, joint_q])
+    s.joint_vel.copy_(qvel[:, joint_d])
+    s.joint_torque.copy_(act_force)
+    s.foot_pos.copy_(xpos[:, feet])
+    s.contact_count.copy_(sensordata[:, contact_adr])
+    # the sensor reports the force the body exerts; the state holds the reaction on the body
+    s.contact_force.copy_(sensordata[:, force_cols].neg())
 
 
 class Backend(Protocol):

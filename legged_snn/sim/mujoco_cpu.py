@@ -15,8 +15,7 @@ import numpy as np
 import torch
 from mujoco.batch import Batch, SimulationError
 
-from legged_snn.sim.backend import SimState
-from legged_snn.sim.math import quat_rotate_inverse
+from legged_snn.sim.backend import SimState, fill_state
 from legged_snn.sim.model import ModelCfg, build_model
 
 _ALL = (slice(None),)
@@ -178,18 +177,5 @@ class MujocoCpuBackend:
 
     def _refresh(self) -> None:
         """Copy the live Batch arrays into the float32 state tensors (no per-env loop)."""
-        s, qpos, qvel = self.state, self._qpos, self._qvel
-        s.base_pos.copy_(qpos[:, :3])
-        s.base_quat.copy_(qpos[:, 3:7])
-        s.base_quat.div_(s.base_quat.norm(dim=-1, keepdim=True).clamp_min(1e-9))
-        s.base_lin_vel.copy_(quat_rotate_inverse(s.base_quat, qvel[:, :3].float()))
-        s.base_ang_vel.copy_(qvel[:, 3:6])  # a free joint's angular velocity is in the body frame
-        s.projected_gravity.copy_(quat_rotate_inverse(s.base_quat, self._gravity))
-        s.joint_pos.copy_(qpos[:, self._jq])
-        s.joint_vel.copy_(qvel[:, self._jd])
-        s.joint_torque.copy_(self._act_force)
-        s.foot_pos.copy_(self._xpos[:, self._feet])
-        sensor = self._sensordata
-        s.contact_count.copy_(sensor[:, self._contact_adr])
-        # the sensor reports the force the body exerts; the state holds the reaction on the body
-        s.contact_force.copy_(sensor[:, self._force_cols].neg())
+        fill_state(self.state, self._qpos, self._qvel, self._gravity, self._jq, self._jd, self._act_force,
+                   self._xpos, self._feet, self._sensordata, self._contact_adr, self._force_cols)
