@@ -37,8 +37,7 @@ class TrainingVideos:
         self._left -= 1
         if self._left == 0:
             self.recorder.close()
-            self.written.append(self.recorder.path)
-            self._upload(self.recorder.path, it)
+            self.written.append(self.recorder.path)  # rsl-rl's logger uploads new .mp4 files of the run (wandb)
             self.recorder = None
 
     def finish(self) -> None:
@@ -47,12 +46,3 @@ class TrainingVideos:
             self.recorder.close()
             self.written.append(self.recorder.path)
         self.recorder = None
-
-    @staticmethod
-    def _upload(path: str, iteration: int) -> None:
-        try:
-            import wandb
-        except ImportError:
-            return
-        if wandb.run is not None:
-            wandb.log({"videos/env0": wandb.Video(path, format="mp4"), "videos/iteration": iteration}, commit=False)

@@ -38,6 +38,17 @@ class OneLineLogger(Logger):
         self.stats_fn = None  # () -> dict of scalars logged with each iteration (spike statistics)
         self.stop_requested = False  # set by a signal handler: stop after the current iteration
 
+    def init_logging_writer(self) -> None:
+        """rsl-rl's writer; its video upload skips wandb's own copies (wandb keeps its files inside the run)."""
+        super().init_logging_writer()
+        save_video = getattr(self.writer, "save_video", None)
+        if save_video is not None:
+            def run_videos_only(video, it: int) -> None:
+                if "wandb" not in video.parts:
+                    save_video(video, it)
+
+            self.writer.save_video = run_videos_only  # type: ignore[union-attr]
+
     def _agree_on_stop(self, it: int) -> None:
         """Distributed runs stop together: any rank's stop request (signal, budget) stops every rank."""
         if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
