@@ -48,3 +48,31 @@ def test_two_gloo_ranks_stay_bit_identical(tmp_path) -> None:
     assert any(not torch.equal(a, b) for a, b in zip(r0["start"], r0["end"]))  # it learned something
     assert r0["log_dir"] is not None and r1["log_dir"] is None  # only rank 0 writes a run folder
     assert len(os.listdir(tmp_path / "logs" / "a1_flat")) == 1
+
+
+DYING = """
+import os, sys
+sys.path.insert(0, {root!r})
+from envs.launch import make_session
+from legged_snn.cli import build_parser
+s = make_session(build_parser("t").parse_args(["--task=a1_flat", "--num_envs=4", "--actor=mlp",
+                                               "--log_root={logs}"]), log=False)
+if os.environ["RANK"] == "1":
+    s.runner.learn(1)
+    os._exit(3)  # rank 1 dies after one iteration
+s.runner.learn(200)  # rank 0 would wait in the next all-reduce
+"""
+
+
+def test_a_dying_rank_stops_the_others_instead_of_hanging(tmp_path) -> None:
+    import time
+
+    script = tmp_path / "dying.py"
+    script.write_text(DYING.format(root=ROOT, logs=str(tmp_path / "logs")))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    t = time.time()
+    res = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
+                          str(script)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0
+    assert "exitcode  : 3" in res.stderr and "Connection closed by peer" in res.stderr
+    assert time.time() - t < 120  # seconds, not gloo's 5-minute timeout
