@@ -14,15 +14,6 @@ from legged_snn.rl.config import TrainCfg
 from legged_snn.sim.terrain import TYPES, TerrainCfg
 
 
-def a1_flat_env() -> LocomotionEnvCfg:
-    """A1 on flat ground (legged_gym's a1 settings, plane instead of terrain)."""
-    cfg = a1_env_cfg()
-    # no stacked frames: the spiking actor sees the same 48 numbers as the MLP (PopSAN's stateless setting);
-    # env.history_frames > 0 adds a "history" group that the stack-mode actor encodes as extra populations
-    cfg.env.history_frames = 0
-    return cfg
-
-
 def cpu_train(experiment: str, max_iterations: int) -> TrainCfg:
     """legged_gym's PPO settings with [128, 64, 32] networks (legged_gym's flat-ground size, its ANYmal-C flat task):
     5x cheaper updates than [512, 256, 128], which lets a 2-core CPU learn to walk on flat ground in half an hour,
@@ -33,26 +24,6 @@ def cpu_train(experiment: str, max_iterations: int) -> TrainCfg:
     cfg.policy.actor_hidden_dims = [128, 64, 32]
     cfg.policy.critic_hidden_dims = [128, 64, 32]
     return cfg
-
-
-def a1_flat_train() -> TrainCfg:
-    return cpu_train("a1_flat", 300)
-
-
-def a1_rough_env() -> LocomotionEnvCfg:
-    """A1 on the generated terrain with the height scan (obs 235), curriculum and full randomization."""
-    cfg = a1_env_cfg()
-    cfg.terrain = TerrainCfg()
-    cfg.height_scan.enabled = True
-    dr = cfg.domain_rand
-    dr.randomize_base_mass = True
-    dr.randomize_motor_strength = True
-    dr.randomize_latency = True
-    return cfg
-
-
-def a1_rough_train() -> TrainCfg:
-    return cpu_train("a1_rough", 1500)
 
 
 def play_variant(cfg: LocomotionEnvCfg, num_envs: int = 16) -> LocomotionEnvCfg:
@@ -70,7 +41,8 @@ def play_variant(cfg: LocomotionEnvCfg, num_envs: int = 16) -> LocomotionEnvCfg:
 
 
 def flat_env(robot_cfg: Callable[[], LocomotionEnvCfg]) -> Callable[[], LocomotionEnvCfg]:
-    """A robot on flat ground as a1_flat: the robot's config on a plane, no stacked frames."""
+    """A robot on flat ground: its config on a plane, no stacked frames (the spiking actor sees the same numbers
+    as the MLP, PopSAN's stateless setting; history_frames > 0 adds a "history" group the stack mode encodes)."""
     def make() -> LocomotionEnvCfg:
         cfg = robot_cfg()
         cfg.env.history_frames = 0
@@ -79,7 +51,7 @@ def flat_env(robot_cfg: Callable[[], LocomotionEnvCfg]) -> Callable[[], Locomoti
 
 
 def rough_env(robot_cfg: Callable[[], LocomotionEnvCfg]) -> Callable[[], LocomotionEnvCfg]:
-    """A robot on the generated terrain as a1_rough: height scan, curriculum and full randomization."""
+    """A robot on the generated terrain: height scan (obs 48 + 187 for A1), curriculum, full randomization."""
     def make() -> LocomotionEnvCfg:
         cfg = robot_cfg()
         cfg.terrain = TerrainCfg()
@@ -108,7 +80,8 @@ def anymal_c_flat_cfg() -> LocomotionEnvCfg:
 
 
 for _name, _env, _train in (
-    ("a1_flat", a1_flat_env, a1_flat_train), ("a1_rough", a1_rough_env, a1_rough_train),
+    ("a1_flat", flat_env(a1_env_cfg), flat_train("a1_flat")),
+    ("a1_rough", rough_env(a1_env_cfg), rough_train("a1_rough")),
     ("anymal_c_flat", flat_env(anymal_c_flat_cfg), flat_train("anymal_c_flat")),
     ("anymal_c_rough", rough_env(anymal_c.anymal_c_env_cfg), rough_train("anymal_c_rough")),
     ("cassie_flat", flat_env(cassie_env_cfg), flat_train("cassie_flat")),

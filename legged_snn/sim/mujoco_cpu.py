@@ -87,12 +87,21 @@ class MujocoCpuBackend:
             previous = self._ctrl.clone()
             held = latency.long()[:, None]
             start = 0
-            for k in sorted(set(latency.clamp(0, self.decimation).tolist())) + [self.decimation]:
+            for k in self._segments(latency):
                 if k > start:  # steps [start, k): envs with latency > start still hold the previous targets
                     self._ctrl.copy_(torch.where(held > start, previous, joint_targets.double()))
                     self._physics(k - start)
                     start = k
         self._refresh()
+
+    def _segments(self, latency: torch.Tensor) -> list[int]:
+        """Segment ends: the distinct latencies, then decimation (latency is drawn once per env, so cached until the
+        tensor changes: its storage or its in-place version counter)."""
+        key = (latency.data_ptr(), latency._version)
+        if getattr(self, "_latency_key", None) != key:
+            self._latency_key = key
+            self._latency_ends = sorted(set(latency.clamp(0, self.decimation).tolist())) + [self.decimation]
+        return self._latency_ends
 
     def _physics(self, nstep: int) -> None:
         try:
