@@ -6,11 +6,14 @@ import os
 
 from legged_snn.validate import AT_LEAST_ONE, DISCOUNT, NON_NEGATIVE, ORDERED, POSITIVE, UNIT, check
 
+ARMATURE = (lambda v: all(x >= 0 for x in (v.values() if isinstance(v, dict) else [v])),
+            "must be >= 0 (one value, or a {joint substring: value} table)")
 ENV_RULES = {
     "env.num_envs": AT_LEAST_ONE, "env.episode_length_s": POSITIVE, "env.history_frames": NON_NEGATIVE,
-    "robot.action_scale": POSITIVE, "robot.armature": NON_NEGATIVE,
+    "robot.action_scale": POSITIVE, "robot.armature": ARMATURE,
     "sim.dt": POSITIVE, "sim.decimation": AT_LEAST_ONE, "sim.solver_iterations": AT_LEAST_ONE,
     "sim.ls_iterations": AT_LEAST_ONE, "sim.nthread": NON_NEGATIVE,
+    "sim.runaway_joint_vel": POSITIVE,
     "commands.resampling_time": POSITIVE, "commands.lin_vel_x": ORDERED, "commands.lin_vel_y": ORDERED,
     "commands.ang_vel_yaw": ORDERED, "commands.heading": ORDERED, "commands.small_command_threshold": NON_NEGATIVE,
     "init_state.joint_pos_scale": ORDERED, "init_state.root_vel": NON_NEGATIVE, "init_state.root_xy": NON_NEGATIVE,

@@ -51,10 +51,12 @@ def flat_env(robot_cfg: Callable[[], LocomotionEnvCfg]) -> Callable[[], Locomoti
 
 
 def rough_env(robot_cfg: Callable[[], LocomotionEnvCfg]) -> Callable[[], LocomotionEnvCfg]:
-    """A robot on the generated terrain: height scan (obs 48 + 187 for A1), curriculum, full randomization."""
+    """A robot on the generated terrain: height scan (obs 48 + 187 for A1), curriculum, full randomization.
+    Every env starts on the easiest row (legged_gym draws 0..5): on a 2-core CPU budget nobody walks early, so a
+    random start only drains down to row 0 first (measured: mean level 2.5 -> 0.0 in 60 min, SNN and MLP alike)."""
     def make() -> LocomotionEnvCfg:
         cfg = robot_cfg()
-        cfg.terrain = TerrainCfg()
+        cfg.terrain = TerrainCfg(max_init_level=0)
         cfg.height_scan.enabled = True
         dr = cfg.domain_rand
         dr.randomize_base_mass = True

@@ -27,7 +27,7 @@ class RobotCfg:
     penalize_contacts_on: list[str] = field(default_factory=list)  # bodies whose contacts cost reward
     terminate_after_contacts_on: list[str] = field(default_factory=list)  # bodies whose contacts end an episode
     init_pos: tuple[float, float, float] = (0.0, 0.0, 0.42)  # spawn root position (m)
-    armature: float = 0.0  # rotor inertia per joint (kg m^2)
+    armature: float | dict[str, float] = 0.0  # rotor inertia per joint (kg m^2): one value, or matched like kp
 
 
 @dataclass
@@ -37,6 +37,7 @@ class SimCfg:
     solver_iterations: int = 10  # constraint solver iterations
     ls_iterations: int = 10  # line-search iterations
     nthread: int = 0  # Batch threads (0 = all cores)
+    runaway_joint_vel: float = 200.0  # rad/s; a faster joint means a diverging simulation: reset, step reward 0
 
 
 @dataclass

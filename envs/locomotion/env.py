@@ -28,6 +28,13 @@ def _match(table: dict[str, float], joint: str, what: str) -> float:
     raise ValueError(f"robot.{what} has no entry matching joint {joint!r}; keys are {list(table)}")
 
 
+def joint_armature(r) -> list[float]:
+    """Rotor inertia per actuated joint (kg m^2), in action order: robot.armature as one value or a kp-style table."""
+    if isinstance(r.armature, dict):
+        return [_match(r.armature, j, "armature") for j in r.joint_names]
+    return [float(r.armature)] * len(r.joint_names)
+
+
 def model_cfg(cfg: LocomotionEnvCfg) -> ModelCfg:
     """The simulator's view of a locomotion task."""
     r = cfg.robot
@@ -38,7 +45,7 @@ def model_cfg(cfg: LocomotionEnvCfg) -> ModelCfg:
     return ModelCfg(
         urdf=r.urdf, joint_names=r.joint_names, foot_bodies=r.foot_bodies, contact_bodies=bodies,
         kp=[_match(r.kp, j, "kp") for j in r.joint_names], kd=[_match(r.kd, j, "kd") for j in r.joint_names],
-        sim_dt=cfg.sim.dt, init_pos=r.init_pos, armature=r.armature,
+        sim_dt=cfg.sim.dt, init_pos=r.init_pos, armature=joint_armature(r),
         solver_iterations=cfg.sim.solver_iterations, ls_iterations=cfg.sim.ls_iterations,
         terrain=generate(cfg.terrain) if cfg.terrain is not None else None,
     )
@@ -148,6 +155,7 @@ class LocomotionEnv(VecEnv):
 
         self._post_physics_callbacks()
         blown = self.backend.blown_up | terminations.invalid_state(self.sim.base_pos, self.sim.joint_pos)
+        blown |= terminations.runaway_joints(self.sim.joint_vel, self.cfg.sim.runaway_joint_vel)
         self.blowups_total += int(blown.sum())
         self._blown = blown
         self.time_out_buf = terminations.time_out(self.episode_length_buf, self.max_episode_length)
@@ -209,19 +217,21 @@ class LocomotionEnv(VecEnv):
         )
 
     def _compute_rewards(self, first_contact: torch.Tensor) -> torch.Tensor:
-        """sum_i scale_i * dt * f_i; clipped at zero if only_positive_rewards; termination added after."""
+        """sum_i scale_i * dt * f_i; clipped at zero if only_positive_rewards; termination added after; 0 where the
+        simulation blew up this step."""
         inputs = self._reward_inputs(first_contact)
         rew = torch.zeros(self.num_envs)
         for name, scale in self.reward_scales.items():
             if name == "termination":
                 continue
-            term = REWARD_TERMS[name](inputs, self.cfg.rewards) * scale
+            term = (REWARD_TERMS[name](inputs, self.cfg.rewards) * scale).masked_fill_(self._blown, 0.0)
             rew += term
             self.episode_sums[name] += term
         if self.cfg.rewards.only_positive_rewards:
             rew.clamp_(min=0.0)
         if "termination" in self.reward_scales:
             term = REWARD_TERMS["termination"](inputs, self.cfg.rewards) * self.reward_scales["termination"]
+            term.masked_fill_(self._blown, 0.0)  # a diverged simulation is no fall: its step scores nothing
             rew += term
             self.episode_sums["termination"] += term
         return rew

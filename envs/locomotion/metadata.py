@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from envs.locomotion.env import LocomotionEnv, _match
+from envs.locomotion.env import LocomotionEnv, _match, joint_armature
 from legged_snn.rl.config import TrainCfg, actor_groups
 
 FORMAT = "legged_snn.policy/1"
@@ -42,7 +42,7 @@ def policy_metadata(task: str, env: LocomotionEnv, train_cfg: TrainCfg) -> dict:
         "control_dt": env.dt,
         "foot_bodies": list(r.foot_bodies),
         "terminate_after_contacts_on": list(r.terminate_after_contacts_on),
-        "armature": r.armature,
+        "armature": joint_armature(r),
         "solver_iterations": cfg.sim.solver_iterations,
         "ls_iterations": cfg.sim.ls_iterations,
         "init_pos": list(r.init_pos),

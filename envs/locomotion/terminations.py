@@ -20,6 +20,12 @@ def invalid_state(*tensors: torch.Tensor) -> torch.Tensor:
     return bad
 
 
+def runaway_joints(joint_vel: torch.Tensor, limit: float) -> torch.Tensor:
+    """(N,) True where any joint of the (N, J) velocities (rad/s) spins faster than ``limit``: the simulation is
+    diverging (MuJoCo only flags it a step or two later, after finite but absurd states have been rewarded)."""
+    return (joint_vel.abs() > limit).any(dim=1)
+
+
 def time_out(episode_length: torch.Tensor, max_episode_length: int) -> torch.Tensor:
     """(N,) True where the episode ran its full length."""
     return episode_length >= max_episode_length

@@ -43,8 +43,8 @@ class ModelCfg:
     """Physics step (s)."""
     init_pos: Sequence[float] = (0.0, 0.0, 0.42)
     """Root body spawn position (m)."""
-    armature: float = 0.0
-    """Rotor inertia added to each actuated joint (kg m^2)."""
+    armature: Sequence[float] | float = 0.0
+    """Rotor inertia added to each actuated joint (kg m^2): per joint, or one value for all."""
     solver_iterations: int = 10
     """Constraint solver iterations per physics step."""
     ls_iterations: int = 10
@@ -135,6 +135,7 @@ def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
 
     kp = _per_joint(cfg.kp, len(cfg.joint_names), "kp")
     kd = _per_joint(cfg.kd, len(cfg.joint_names), "kd")
+    armature = _per_joint(cfg.armature, len(cfg.joint_names), "armature")
     for i, name in enumerate(cfg.joint_names):
         joint = joints[name]
         lo, hi = joint.actfrcrange
@@ -142,7 +143,7 @@ def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
             raise ModelError(f"URDF {cfg.urdf} joint {name} has no effort limit; add <limit effort=...>")
         if joint.limited == mujoco.mjtLimited.mjLIMITED_FALSE or joint.range[0] >= joint.range[1]:
             raise ModelError(f"URDF {cfg.urdf} joint {name} has no position limits; add <limit lower=... upper=...>")
-        joint.armature = cfg.armature
+        joint.armature = armature[i]
         act = spec.add_actuator(name=name, target=name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
         act.set_to_position(kp=kp[i], kv=kd[i])
         act.forcelimited = True
