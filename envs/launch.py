@@ -58,6 +58,10 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
         train_cfg.algorithm.use_mixed_precision = True
     if getattr(args, "history", None):
         train_cfg.policy.snn["history"] = args.history
+    if getattr(args, "learning_rate", None) is not None:
+        train_cfg.algorithm.learning_rate = args.learning_rate
+    if getattr(args, "lr_schedule", None):
+        train_cfg.algorithm.schedule = args.lr_schedule
     return env_cfg, train_cfg
 
 

@@ -40,6 +40,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
 def build_parser(prog: str) -> argparse.ArgumentParser:
     """The legged_gym flags, plus --logger and --actor."""
     p = _Parser(prog=prog, description="legged_snn: locomotion with spiking actors on MuJoCo", allow_abbrev=False)
@@ -60,6 +70,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--history", choices=["stack", "membrane"], help="spiking history mode (default: the task's)")
     p.add_argument("--log_root", default="logs", help="root folder of all runs")
     p.add_argument("--mixed_precision", action="store_true", help="bf16 autocast in the PPO update")
+    p.add_argument("--learning_rate", type=_positive_float, help="PPO learning rate (start value when adaptive)")
+    p.add_argument("--lr_schedule", choices=["adaptive", "fixed"],
+                   help="adaptive: rsl-rl's KL-driven rate (default); fixed: --learning_rate throughout")
     return p
 
 

@@ -69,6 +69,8 @@ def _assert_clean_failure(res, logs, before: list[str], *needles: str) -> None:
     (["--resume", "--checkpoint=77"], ["--checkpoint 77", "available: "]),
     (["--num_env=3"], ["unrecognized", "did you mean --num_envs"]),
     (["--sim_device=cuda:0"], ["cuda:0", "cpu"]),
+    (["--learning_rate=-1e-3"], ["--learning_rate", "> 0"]),
+    (["--lr_schedule=cosine"], ["--lr_schedule", "adaptive", "fixed"]),
 ])
 def test_bad_input_is_one_line(trained, root, args, needles):
     logs, _ = trained
@@ -122,3 +124,14 @@ def test_invalid_history_mode_is_refused(trained, root):
     before = tree(logs)
     res = run(root, "--num_envs=4", f"--log_root={logs}", "--history=lstm")
     _assert_clean_failure(res, logs, before, "--history", "stack", "membrane")
+
+
+def test_learning_rate_flags_reach_the_train_config():
+    from envs.launch import load_task
+    from legged_snn.cli import build_parser
+
+    args = build_parser("train.py").parse_args(["--task=a1_flat", "--learning_rate=3e-4", "--lr_schedule=fixed"])
+    _, train_cfg = load_task(args)
+    assert train_cfg.algorithm.learning_rate == 3e-4 and train_cfg.algorithm.schedule == "fixed"
+    _, default = load_task(build_parser("train.py").parse_args(["--task=a1_flat"]))
+    assert default.algorithm.learning_rate == 1e-3 and default.algorithm.schedule == "adaptive"
