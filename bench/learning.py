@@ -4,12 +4,13 @@
 
 Tracking figures are fractions of their maximum: the episode sum of the term per second of episode,
 divided by its reward scale (legged_gym's convention; 1.0 = perfect tracking for a whole episode),
-averaged over the episodes that ended in the last 5 iterations.
+averaged over the episodes that ended in the last 5 iterations, or over one push period where pushes are on.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -19,6 +20,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from envs.launch import make_session  # noqa: E402
 from legged_snn.cli import build_parser  # noqa: E402
 from legged_snn.rl.logger import BudgetReached  # noqa: E402
+
+
+def averaging_window(session) -> int:
+    """Iterations the reported figures average over: 5, or one push period where pushes are on (legged_gym pushes
+    every env at the same step, so episode lengths oscillate with that period and a shorter window reads a phase)."""
+    dr, steps = session.env_cfg.domain_rand, session.train_cfg.runner.num_steps_per_env
+    if not dr.push_robots:
+        return 5
+    return max(5, math.ceil(dr.push_interval_s / session.env.dt / steps))
 
 
 def main() -> None:
@@ -39,7 +49,7 @@ def main() -> None:
     except BudgetReached:
         runner.save(os.path.join(session.log_dir, f"model_{runner.current_learning_iteration}.pt"))
     wall = time.time() - t0
-    hist = runner.logger.history[-5:]
+    hist = runner.logger.history[-averaging_window(session):]
     scales = session.env_cfg.rewards.scales
 
     def frac(term: str) -> float:
@@ -55,6 +65,7 @@ def main() -> None:
         "tracking_lin_vel": round(frac("tracking_lin_vel"), 3), "tracking_ang_vel": round(frac("tracking_ang_vel"), 3),
         "mean_episode_length_s": round(sum(h["mean_episode_length"] for h in hist) / len(hist) * env.dt, 2),
         "env_steps_per_s": round(last.get("total_steps", 0) / wall), "checkpoint": session.log_dir,
+        "averaged_iterations": len(hist),
     }
     levels = [h["Curriculum/terrain_level"] for h in runner.logger.history if "Curriculum/terrain_level" in h]
     if levels:  # rough terrain: where the curriculum started and where the last 5 iterations averaged
