@@ -28,11 +28,13 @@ def _match(table: dict[str, float], joint: str, what: str) -> float:
     raise ValueError(f"robot.{what} has no entry matching joint {joint!r}; keys are {list(table)}")
 
 
-def joint_armature(r) -> list[float]:
-    """Rotor inertia per actuated joint (kg m^2), in action order: robot.armature as one value or a kp-style table."""
-    if isinstance(r.armature, dict):
-        return [_match(r.armature, j, "armature") for j in r.joint_names]
-    return [float(r.armature)] * len(r.joint_names)
+def per_joint(r, what: str) -> list[float]:
+    """robot.<what> (kp, kd, armature) for each actuated joint in action order: a table matched by substring,
+    or one value for all."""
+    value = getattr(r, what)
+    if isinstance(value, dict):
+        return [_match(value, j, what) for j in r.joint_names]
+    return [float(value)] * len(r.joint_names)
 
 
 def model_cfg(cfg: LocomotionEnvCfg) -> ModelCfg:
@@ -44,8 +46,8 @@ def model_cfg(cfg: LocomotionEnvCfg) -> ModelCfg:
     bodies = list(dict.fromkeys(r.penalize_contacts_on + r.terminate_after_contacts_on))
     return ModelCfg(
         urdf=r.urdf, joint_names=r.joint_names, foot_bodies=r.foot_bodies, contact_bodies=bodies,
-        kp=[_match(r.kp, j, "kp") for j in r.joint_names], kd=[_match(r.kd, j, "kd") for j in r.joint_names],
-        sim_dt=cfg.sim.dt, init_pos=r.init_pos, armature=joint_armature(r),
+        kp=per_joint(r, "kp"), kd=per_joint(r, "kd"), sim_dt=cfg.sim.dt, init_pos=r.init_pos,
+        armature=per_joint(r, "armature"),
         solver_iterations=cfg.sim.solver_iterations, ls_iterations=cfg.sim.ls_iterations,
         terrain=generate(cfg.terrain) if cfg.terrain is not None else None,
     )

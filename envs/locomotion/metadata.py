@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from envs.locomotion.env import LocomotionEnv, _match, joint_armature
+from envs.locomotion.env import LocomotionEnv, per_joint
 from legged_snn.rl.config import TrainCfg, actor_groups
 
 FORMAT = "legged_snn.policy/1"
@@ -30,8 +30,8 @@ def policy_metadata(task: str, env: LocomotionEnv, train_cfg: TrainCfg) -> dict:
         "urdf": r.urdf,
         "joint_names": list(r.joint_names),
         "default_joint_pos": [float(r.default_joint_pos[j]) for j in r.joint_names],
-        "kp": [_match(r.kp, j, "kp") for j in r.joint_names],
-        "kd": [_match(r.kd, j, "kd") for j in r.joint_names],
+        "kp": per_joint(r, "kp"),
+        "kd": per_joint(r, "kd"),
         "effort_limit": env.backend.effort_limit.tolist(),
         "joint_range": env.backend.joint_range.tolist(),
         "action_scale": r.action_scale,
@@ -42,7 +42,7 @@ def policy_metadata(task: str, env: LocomotionEnv, train_cfg: TrainCfg) -> dict:
         "control_dt": env.dt,
         "foot_bodies": list(r.foot_bodies),
         "terminate_after_contacts_on": list(r.terminate_after_contacts_on),
-        "armature": joint_armature(r),
+        "armature": per_joint(r, "armature"),
         "solver_iterations": cfg.sim.solver_iterations,
         "ls_iterations": cfg.sim.ls_iterations,
         "init_pos": list(r.init_pos),
