@@ -29,3 +29,21 @@ def test_window_is_one_push_period():
     assert bench.averaging_window(s) == 32
     s.env_cfg.domain_rand.push_robots = False
     assert bench.averaging_window(s) == 5
+
+
+def test_policy_kl_bench_reports_both_actors(tmp_path):
+    """bench/policy_kl.py trains both actors briefly and reports the KL rsl-rl measured after the first step."""
+    import json
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(_path), "policy_kl.py")
+    res = subprocess.run([sys.executable, script, "--task", "a1_flat", "--num_envs", "16", "--iterations", "1",
+                          "--log_root", str(tmp_path), "--json"], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    for actor in ("snn", "mlp"):
+        assert 0.0 < out[f"kl_first_step_{actor}"] <= out[f"kl_first_iteration_max_{actor}"]
+        assert 1e-5 <= out[f"learning_rate_end_{actor}"] <= 1e-2
+    assert sorted(os.listdir(tmp_path / "a1_flat"))  # the runs went under --log_root, not the repo's logs/
