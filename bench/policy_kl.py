@@ -49,8 +49,10 @@ def main() -> None:
     args = p.parse_args()
     if args.num_envs is None:
         args.num_envs = 256
-    if args.lr_schedule not in (None, "adaptive"):
-        raise SystemExit("bench/policy_kl.py: the KL is only measured by the adaptive schedule; drop --lr_schedule")
+    if args.lr_schedule == "fixed":
+        raise SystemExit("bench/policy_kl.py: rsl-rl only measures the KL under the adaptive schedule; drop "
+                         "--lr_schedule fixed")
+    args.lr_schedule = "adaptive"  # both actors, whatever their default
     out: dict = {"bench": "policy_kl", "task": args.task, "num_envs": args.num_envs, "iterations": args.iterations}
     for actor in ("snn", "mlp"):
         out.update({f"{k}_{actor}": v for k, v in measure(args, actor).items()})

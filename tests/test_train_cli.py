@@ -134,4 +134,18 @@ def test_learning_rate_flags_reach_the_train_config():
     _, train_cfg = load_task(args)
     assert train_cfg.algorithm.learning_rate == 3e-4 and train_cfg.algorithm.schedule == "fixed"
     _, default = load_task(build_parser("train.py").parse_args(["--task=a1_flat"]))
-    assert default.algorithm.learning_rate == 1e-3 and default.algorithm.schedule == "adaptive"
+    assert default.algorithm.learning_rate == 1e-3 and default.algorithm.schedule == "auto"
+
+
+def test_auto_schedule_is_adaptive_for_the_mlp_and_fixed_for_the_snn():
+    from legged_snn.rl.config import TrainCfg, to_rsl_rl
+
+    cfg = TrainCfg()
+    for actor, expected in (("mlp", "adaptive"), ("snn", "fixed")):
+        cfg.policy.actor = actor
+        assert to_rsl_rl(cfg)["algorithm"]["schedule"] == expected
+    cfg.algorithm.schedule = "adaptive"  # an explicit choice wins
+    assert to_rsl_rl(cfg)["algorithm"]["schedule"] == "adaptive"
+    cfg.algorithm.schedule = "cosine"
+    with pytest.raises(ValueError, match="algorithm.schedule must be one of"):
+        to_rsl_rl(cfg)

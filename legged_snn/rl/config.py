@@ -31,7 +31,9 @@ class AlgorithmCfg:
     num_learning_epochs: int = 5
     num_mini_batches: int = 4
     learning_rate: float = 1e-3
-    schedule: str = "adaptive"
+    # "adaptive" (rsl-rl's KL rule), "fixed" (learning_rate throughout) or "auto": adaptive for the MLP, fixed for
+    # the spiking actor, whose KL is dominated by spike flips that smaller steps barely lower (docs/snn.md)
+    schedule: str = "auto"
     desired_kl: float = 0.01
     gamma: float = 0.99
     lam: float = 0.95
@@ -60,6 +62,7 @@ class TrainCfg:
     runner: RunnerCfg = field(default_factory=RunnerCfg)
 
 
+SCHEDULES = ("auto", "adaptive", "fixed")
 ACTOR_CLASSES = {"mlp": "rsl_rl.models:MLPModel", "snn": "legged_snn.snn.actor:SpikingActor"}
 
 
@@ -69,6 +72,16 @@ def actor_groups(cfg: TrainCfg, available: list[str]) -> list[str]:
     if p.actor == "snn" and p.snn.get("history", "stack") == "stack" and "history" in available:
         return ["policy", "history"]
     return ["policy"]
+
+
+def resolved_schedule(cfg: TrainCfg) -> str:
+    """The learning-rate schedule rsl-rl gets: "auto" becomes "fixed" for the spiking actor, "adaptive" otherwise."""
+    s = cfg.algorithm.schedule
+    if s not in SCHEDULES:
+        raise ValueError(f"algorithm.schedule must be one of {list(SCHEDULES)}, got {s!r}")
+    if s == "auto":
+        return "fixed" if cfg.policy.actor == "snn" else "adaptive"
+    return s
 
 
 def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None) -> dict:
@@ -91,7 +104,7 @@ def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None) -> dict:
         "num_steps_per_env": r.num_steps_per_env,
         "save_interval": r.save_interval,
         "obs_groups": {"actor": actor_groups(cfg, obs_groups or ["policy"]), "critic": ["critic"]},
-        "algorithm": {"class_name": "PPO", **asdict(cfg.algorithm)},
+        "algorithm": {"class_name": "PPO", **asdict(cfg.algorithm), "schedule": resolved_schedule(cfg)},
         "actor": actor,
         "critic": {"class_name": "rsl_rl.models:MLPModel", "hidden_dims": list(p.critic_hidden_dims),
                    "activation": p.activation, "obs_normalization": p.critic_obs_normalization},
