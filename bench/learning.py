@@ -45,7 +45,7 @@ def main() -> None:
     runner.logger.deadline = time.time() + 60.0 * args.minutes
     t0 = time.time()
     try:
-        runner.learn(args.max_iterations, init_at_random_ep_len=True)
+        runner.learn(args.max_iterations, init_at_random_ep_len=not session.resume_path)  # resumed: env kept
     except BudgetReached:
         runner.save(os.path.join(session.log_dir, f"model_{runner.current_learning_iteration}.pt"))
     wall = time.time() - t0

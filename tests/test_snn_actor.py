@@ -53,6 +53,32 @@ def test_deterministic_encoder_counts_match_closed_form():
     assert 1.0 < active < 3.5  # sigma ~0.39 leaves about 2 of 10 neurons active per dimension
 
 
+def test_encoder_clamps_inputs_beyond_its_range_to_the_edge_neuron():
+    enc = PopulationEncoder(2, pop_size=10, timesteps=5, mu_range=(-3.0, 3.0))
+    far = torch.tensor([[7.5, -40.0]])
+    counts = enc(far).detach().sum(0).view(2, 10)
+    assert counts[0, -1] == 5 and counts[1, 0] == 5  # not a silent population: the outermost neuron fires fully
+    assert torch.equal(enc.stimulation(far), enc.stimulation(torch.tensor([[3.0, -3.0]])))
+
+
+def test_readout_gain_scales_the_decoders_step_not_its_start():
+    from legged_snn.snn.decoders import PopulationDecoder
+
+    spikes = (torch.rand(5, 64, 3 * 10, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    out = {}
+    for gain in (1.0, 10.0):
+        torch.manual_seed(1)
+        dec = PopulationDecoder(3, 10, gain=gain)
+        before = dec.readout_weight().detach().clone()
+        opt = torch.optim.Adam(dec.parameters(), lr=1e-3)
+        dec(spikes).square().sum().backward()
+        opt.step()
+        out[gain] = (before, (dec.readout_weight().detach() - before).abs())
+    torch.testing.assert_close(out[1.0][0], out[10.0][0])  # the same initial readout
+    torch.testing.assert_close(out[1.0][1], torch.full((3, 10), 1e-3), atol=1e-6, rtol=0)  # Adam's first step: lr
+    torch.testing.assert_close(out[10.0][1], torch.full((3, 10), 1e-2), atol=1e-5, rtol=0)  # gain x lr
+
+
 def test_csr_encoder_path_equals_dense_spikes():
     enc = PopulationEncoder(6, pop_size=10, timesteps=5)
     a = enc.stimulation(torch.rand(300, 6) * 8 - 4).detach()
@@ -158,9 +184,11 @@ def test_membrane_batch_mode_equals_rollout():
 
 @pytest.mark.parametrize("history", ["stack", "membrane"])
 def test_jit_and_onnx_equal_eager(history, tmp_path):
-    actor = _actor(history)
+    actor = _actor(history, readout_gain=10.0)  # the exports carry the effective readout and the input clamp
     actor.eval()
     steps = [_obs(1, seed=s) for s in range(6)]
+    for o in steps[::2]:
+        o["policy"] *= 6.0  # beyond the encoder's range after normalization
     eager = [actor(o).detach() for o in steps]
     jit = torch.jit.script(actor.as_jit())
     jit.reset()
@@ -206,6 +234,7 @@ def test_energy_report_hand_counted():
     ({"history": "lstm"}, "snn.history must be one of"),
     ({"timesteps": 0}, "snn.timesteps (T) must be >= 1"),
     ({"pop_in": 1}, "snn.pop_in (P) must be >= 2"),
+    ({"readout_gain": 0.0}, "snn.readout_gain must be > 0"),
     ({"neuron": {"voltage_decay": 2.0}}, "snn.neuron.voltage_decay must be in [0, 1]"),
     ({"neuron": {"threshold": -1.0}}, "snn.neuron.threshold must be > 0"),
 ])

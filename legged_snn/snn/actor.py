@@ -32,6 +32,8 @@ def check_snn_config(cfg: dict) -> None:
             raise ValueError(f"snn.{key} (P) must be >= 2, got {cfg[key]}")
     if cfg.get("encoder_mode", "deterministic") not in ("deterministic", "probabilistic"):
         raise ValueError(f"snn.encoder_mode must be 'deterministic' or 'probabilistic', got {cfg['encoder_mode']!r}")
+    if not float(cfg.get("readout_gain", 1.0)) > 0:
+        raise ValueError(f"snn.readout_gain must be > 0, got {cfg['readout_gain']}")
     if float(cfg.get("rate_reg", 0.0)) < 0:
         raise ValueError(f"snn.rate_reg must be >= 0, got {cfg['rate_reg']}")
     unknown = set(cfg.get("neuron", {})) - set(NeuronCfg.__dataclass_fields__)
@@ -49,9 +51,10 @@ class SpikingActor(MLPModel):
                  distribution_cfg: dict | None = None, timesteps: int = 5, pop_in: int = 10, pop_out: int = 10,
                  neuron: dict | None = None, encoder_mode: str = "deterministic", history: str = "stack",
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
-                 rate_reg: float = 0.0, activation: str | None = None) -> None:
+                 rate_reg: float = 0.0, readout_gain: float = 1.0, activation: str | None = None) -> None:
         check_snn_config({"history": history, "timesteps": timesteps, "pop_in": pop_in, "pop_out": pop_out,
-                          "encoder_mode": encoder_mode, "neuron": neuron or {}, "rate_reg": rate_reg})
+                          "encoder_mode": encoder_mode, "neuron": neuron or {}, "rate_reg": rate_reg,
+                          "readout_gain": readout_gain})
         self.is_recurrent = history == "membrane"
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims=[1], activation="elu",
                          obs_normalization=obs_normalization, distribution_cfg=distribution_cfg)
@@ -59,7 +62,7 @@ class SpikingActor(MLPModel):
         neuron_cfg.validate("snn.neuron")
         self.history = history
         self.mlp = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
-                                  neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh)
+                                  neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain)
         self.network.rate_reg = float(rate_reg)
         self.hidden_dims = list(hidden_dims)
         self.hidden_state: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None

@@ -4,7 +4,8 @@ Each of the D observation dimensions drives P neurons with stimulation
 ``A = exp(-(s - mu)^2 / (2 sigma^2))``, mu evenly spaced over ``mu_range`` and sigma learnable.
 Deterministic (regular) spikes: ``v += A; spike when v > th; v -= th`` (th = 0.999), whose spike count by
 step t has the closed form ``ceil(t A / th) - 1``; probabilistic spikes: Bernoulli(A) each step.
-Straight-through gradient: ``d spike_t / d A = 1``.
+Straight-through gradient: ``d spike_t / d A = 1``. Inputs are clamped to ``mu_range`` first, so a value
+beyond the outermost centre drives that edge neuron instead of silencing the whole population.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class PopulationEncoder(nn.Module):
             raise ValueError(f"encoder.sigma2 must be > 0, got {sigma2}")
         self.obs_dim, self.pop_size, self.timesteps, self.mode, self.threshold = (
             obs_dim, pop_size, timesteps, mode, threshold)
+        self.lo, self.hi = float(mu_range[0]), float(mu_range[1])  # input clamp (the initial centres' span)
         mu = torch.linspace(mu_range[0], mu_range[1], pop_size).repeat(obs_dim, 1)
         self.mu = nn.Parameter(mu)  # (D, P)
         self.sigma = nn.Parameter(torch.full((obs_dim, pop_size), sigma2 ** 0.5))  # (D, P)
@@ -69,7 +71,8 @@ class PopulationEncoder(nn.Module):
         return self.obs_dim * self.pop_size
 
     def stimulation(self, obs: torch.Tensor) -> torch.Tensor:
-        """(N, D) -> A (N, D * P) in [0, 1]."""
+        """(N, D) -> A (N, D * P) in [0, 1]; the input is clamped to the encoder's range first."""
+        obs = obs.clamp(self.lo, self.hi)
         if obs.device.type == "cpu" and obs.dtype in (torch.float32, torch.float64) and not obs.requires_grad:
             return _ReceptiveFields.apply(obs, self.mu, self.sigma)
         diff = obs.unsqueeze(-1) - self.mu

@@ -24,20 +24,21 @@ class SNNCore(nn.Module):
         self.register_buffer("sigma", enc.sigma.detach().clone().cpu())
         self.register_buffer("steps", enc.steps.detach().clone().cpu())
         self.enc_threshold = float(enc.threshold)
+        self.lo, self.hi = enc.lo, enc.hi
         self.probabilistic = enc.mode == "probabilistic"
         self.fcs = nn.ModuleList(copy.deepcopy(layer.fc).cpu() for layer in network.layers)
         self.widths = [layer.out_features for layer in network.layers]
         self.a, self.b, self.th = float(cfg.current_decay), float(cfg.voltage_decay), float(cfg.threshold)
         self.reset_mode = RESETS.index(cfg.reset)
-        self.register_buffer("dec_w", network.decoder.weight.detach().clone().cpu())
-        self.register_buffer("dec_b", network.decoder.bias.detach().clone().cpu())
+        self.register_buffer("dec_w", network.decoder.readout_weight().detach().clone().cpu())
+        self.register_buffer("dec_b", network.decoder.readout_bias().detach().clone().cpu())
         self.tanh = bool(network.decoder.tanh)
         self.timesteps = int(network.timesteps)
         self.num_actions = int(network.decoder.num_actions)
         self.pop_out = int(network.decoder.pop_size)
 
     def forward(self, obs: torch.Tensor, c: torch.Tensor, v: torch.Tensor, o: torch.Tensor):
-        x = self.normalizer(obs)
+        x = self.normalizer(obs).clamp(self.lo, self.hi)
         a = torch.exp(-0.5 * (x.unsqueeze(-1) - self.mu).square() / self.sigma.square()).flatten(1)
         if self.probabilistic:
             spikes = (torch.rand(self.timesteps, a.shape[0], a.shape[1]) < a).to(a.dtype)
