@@ -65,7 +65,7 @@ def main() -> None:
         "tracking_lin_vel": round(frac("tracking_lin_vel"), 3), "tracking_ang_vel": round(frac("tracking_ang_vel"), 3),
         "mean_episode_length_s": round(sum(h["mean_episode_length"] for h in hist) / len(hist) * env.dt, 2),
         "env_steps_per_s": round(last.get("total_steps", 0) / wall), "checkpoint": session.log_dir,
-        "averaged_iterations": len(hist),
+        "averaged_iterations": len(hist), "ppo_epochs": runner.alg.num_learning_epochs,
     }
     levels = [h["Curriculum/terrain_level"] for h in runner.logger.history if "Curriculum/terrain_level" in h]
     if levels:  # rough terrain: where the curriculum started and where the last 5 iterations averaged

@@ -6,8 +6,11 @@ rsl-rl's adaptive schedule divides the learning rate by 1.5 whenever a minibatch
 current one) exceeds 2 x desired_kl. This trains each actor for ``--iterations`` PPO iterations and records that
 KL at every minibatch: ``kl_first_step`` is the KL after the very first Adam step (same rollout, same learning
 rate), ``kl_first_iteration_max`` the largest KL of the first iteration and ``learning_rate_end`` where the
-adaptive schedule left the rate. A spike flips when its neuron's input crosses the threshold, so a small step
-moves a spiking policy in jumps; this measures how much.
+adaptive schedule left the rate. ``clip_fraction_step_k`` is the share of samples whose probability ratio lies
+outside PPO's clip range when minibatch k of the first iteration is evaluated (step 4 = after one epoch of 4
+minibatches, step 19 = the last of five epochs), ``ratio_deviation_step_k`` the mean |ratio - 1| there; both actors
+run five epochs here (legged_gym's figure), whatever their training default. A spike flips when its neuron's
+input crosses the threshold, so a small step moves a spiking policy in jumps; this measures how much.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+
+import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -25,10 +30,31 @@ from legged_snn.cli import build_parser  # noqa: E402
 def measure(args, actor: str) -> dict[str, float]:
     """Train ``actor`` for args.iterations PPO iterations; the per-minibatch KL figures."""
     args.actor, args.run_name = actor, f"policy_kl_{actor}"
-    session = make_session(args)
+    session = make_session(args, edit=lambda env_cfg, train_cfg: setattr(train_cfg.algorithm, "snn_learning_epochs",
+                                                                        None))  # five epochs for both
     alg = session.runner.alg
     kls: list[float] = []
+    ratios: list[tuple[float, float]] = []
     measure_kl = alg.actor.get_kl_divergence
+    batches = alg.storage.mini_batch_generator
+    current: dict = {}
+
+    def tracked(*a, **k):
+        for batch in batches(*a, **k):
+            current["batch"] = batch
+            yield batch
+        current.pop("batch", None)
+
+    log_prob = alg.actor.get_output_log_prob
+
+    def recorded_ratio(actions):
+        out = log_prob(actions)
+        batch = current.get("batch")  # None during the rollout
+        if batch is not None:
+            with torch.no_grad():
+                dev = (torch.exp(out - batch.old_actions_log_prob.squeeze()) - 1.0).abs()
+                ratios.append((float((dev > alg.clip_param).float().mean()), float(dev.mean())))
+        return out
 
     def recorded(old, new):
         kl = measure_kl(old, new)
@@ -36,10 +62,15 @@ def measure(args, actor: str) -> dict[str, float]:
         return kl
 
     alg.actor.get_kl_divergence = recorded
+    alg.storage.mini_batch_generator = tracked
+    alg.actor.get_output_log_prob = recorded_ratio
     session.runner.learn(args.iterations, init_at_random_ep_len=True)
     per_iteration = alg.num_learning_epochs * alg.num_mini_batches
-    return {"kl_first_step": round(kls[1], 5), "kl_first_iteration_max": round(max(kls[:per_iteration]), 5),
-            "learning_rate_end": alg.learning_rate}
+    out = {"kl_first_step": round(kls[1], 5), "kl_first_iteration_max": round(max(kls[:per_iteration]), 5),
+           "learning_rate_end": alg.learning_rate}
+    for k in (4, per_iteration - 1):
+        out[f"clip_fraction_step_{k}"], out[f"ratio_deviation_step_{k}"] = (round(x, 4) for x in ratios[k])
+    return out
 
 
 def main() -> None:

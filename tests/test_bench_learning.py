@@ -46,4 +46,5 @@ def test_policy_kl_bench_reports_both_actors(tmp_path):
     for actor in ("snn", "mlp"):
         assert 0.0 < out[f"kl_first_step_{actor}"] <= out[f"kl_first_iteration_max_{actor}"]
         assert 1e-5 <= out[f"learning_rate_end_{actor}"] <= 1e-2
+        assert 0.0 <= out[f"clip_fraction_step_4_{actor}"] <= 1.0 and out[f"ratio_deviation_step_19_{actor}"] > 0
     assert sorted(os.listdir(tmp_path / "a1_flat"))  # the runs went under --log_root, not the repo's logs/

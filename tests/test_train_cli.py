@@ -149,3 +149,25 @@ def test_auto_schedule_is_adaptive_for_the_mlp_and_fixed_for_the_snn():
     cfg.algorithm.schedule = "cosine"
     with pytest.raises(ValueError, match="algorithm.schedule must be one of"):
         to_rsl_rl(cfg)
+
+
+def test_spiking_actor_runs_its_own_epoch_count():
+    from legged_snn.rl.config import TrainCfg, to_rsl_rl
+
+    cfg = TrainCfg()
+    cfg.algorithm.snn_learning_epochs = 1
+    for actor, expected in (("mlp", 5), ("snn", 1)):
+        cfg.policy.actor = actor
+        algorithm = to_rsl_rl(cfg)["algorithm"]
+        assert algorithm["num_learning_epochs"] == expected and "snn_learning_epochs" not in algorithm
+    cfg.algorithm.snn_learning_epochs = None  # the default: the spiking actor uses num_learning_epochs too
+    assert to_rsl_rl(cfg)["algorithm"]["num_learning_epochs"] == 5
+
+
+def test_rsl_rl_ppo_gets_the_spiking_epoch_count():
+    from envs.launch import make_session
+    from legged_snn.cli import build_parser
+
+    args = build_parser("train.py").parse_args(["--task=a1_flat", "--actor=snn", "--num_envs=2", "--headless"])
+    session = make_session(args, log=False, edit=lambda e, t: setattr(t.algorithm, "snn_learning_epochs", 2))
+    assert session.runner.alg.num_learning_epochs == 2
