@@ -3,8 +3,8 @@
 What the graph holds: input (encoder spikes, D*P channels per SNN timestep) -> [Affine -> CubaLIF] per layer
 -> output (spikes of the A*P output population). What stays on the host: observation normalization, the
 clamp to the encoder's range, the Gaussian receptive fields and the spike generator (encoder), and the rate
-readout (decoder); policy.onnx has them all. Timing: one NIR time unit = one SNN timestep (dt = 1), T timesteps per control step, state zeroed
-every control step (stack mode) or carried (membrane mode).
+readout (decoder); policy.onnx has them all. Timing: one NIR time unit = one SNN timestep (dt = 1), T timesteps
+per control step, state zeroed every control step (stack mode) or carried (membrane mode).
 
 Discrete -> NIR CubaLIF (forward Euler with dt = 1, which reproduces our recurrence exactly):
     tau_syn = 1 / (1 - a), w_in = tau_syn        so  I <- a I + (W x + b)
