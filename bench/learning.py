@@ -18,7 +18,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from envs.launch import make_session  # noqa: E402
-from legged_snn.cli import build_parser  # noqa: E402
+from legged_snn.cli import UserError, build_parser  # noqa: E402
+from legged_snn.rl.config import resolved_schedule  # noqa: E402
 from legged_snn.rl.logger import BudgetReached  # noqa: E402
 
 
@@ -40,7 +41,10 @@ def main() -> None:
         args.run_name = f"bench_{args.actor or 'default'}"
     if args.max_iterations is None:
         args.max_iterations = 100000
-    session = make_session(args)
+    try:
+        session = make_session(args)
+    except UserError as exc:
+        sys.exit(f"bench/learning.py: error: {exc}")
     runner, env = session.runner, session.env
     runner.logger.deadline = time.time() + 60.0 * args.minutes
     t0 = time.time()
@@ -66,6 +70,7 @@ def main() -> None:
         "mean_episode_length_s": round(sum(h["mean_episode_length"] for h in hist) / len(hist) * env.dt, 2),
         "env_steps_per_s": round(last.get("total_steps", 0) / wall), "checkpoint": session.log_dir,
         "averaged_iterations": len(hist), "ppo_epochs": runner.alg.num_learning_epochs,
+        "learning_rate": session.train_cfg.algorithm.learning_rate, "lr_schedule": resolved_schedule(session.train_cfg),
     }
     levels = [h["Curriculum/terrain_level"] for h in runner.logger.history if "Curriculum/terrain_level" in h]
     if levels:  # rough terrain: where the curriculum started and where the last 5 iterations averaged

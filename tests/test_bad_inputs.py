@@ -98,6 +98,7 @@ def _run_dir(logs) -> str:
     ("play.py", ["--task=a1_rough"], ["no runs of a1_rough", "python train.py --task=a1_rough"]),
     ("play.py", ["--task=a1_flat", "--load_run=nope"], ["--load_run nope not found"]),
     ("play.py", ["--task=a1_flat", "--video=clip.gif"], ["ending in .mp4"]),
+    ("bench/learning.py", ["--task=a1_flat", "--resume", "--checkpoint=7"], ["--checkpoint 7 not in", "available: 0"]),
 ])
 def test_cli_mistakes(logs, script: str, args: list[str], needles: list[str]) -> None:
     before = tree(logs)

@@ -48,3 +48,23 @@ def test_policy_kl_bench_reports_both_actors(tmp_path):
         assert 1e-5 <= out[f"learning_rate_end_{actor}"] <= 1e-2
         assert 0.0 <= out[f"clip_fraction_step_4_{actor}"] <= 1.0 and out[f"ratio_deviation_step_19_{actor}"] > 0
     assert sorted(os.listdir(tmp_path / "a1_flat"))  # the runs went under --log_root, not the repo's logs/
+
+
+def test_learning_bench_reports_the_rate_each_actor_trained_with(tmp_path):
+    """One iteration per actor: the JSON row names its actor, PPO epochs, learning rate and schedule."""
+    import json
+    import subprocess
+    import sys
+
+    rows = {}
+    for actor in ("snn", "mlp"):
+        res = subprocess.run([sys.executable, _path, "--task", "a1_flat", "--actor", actor, "--num_envs", "8",
+                              "--max_iterations", "1", "--log_root", str(tmp_path), "--json"], capture_output=True,
+                             text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert res.returncode == 0, res.stderr[-2000:]
+        rows[actor] = json.loads(res.stdout.strip().splitlines()[-1])
+    _, cfg = load("a1_flat")
+    assert rows["snn"]["actor"] == "snn" and rows["mlp"]["actor"] == "mlp"
+    assert rows["snn"]["learning_rate"] == cfg.algorithm.learning_rate and rows["snn"]["lr_schedule"] == "fixed"
+    assert rows["mlp"]["learning_rate"] == cfg.algorithm.learning_rate and rows["mlp"]["lr_schedule"] == "adaptive"
+    assert rows["snn"]["iterations"] == rows["mlp"]["iterations"] == 1 and rows["snn"]["env_steps"] > 0
