@@ -74,5 +74,7 @@ def test_a_dying_rank_stops_the_others_instead_of_hanging(tmp_path) -> None:
     res = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
                           str(script)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode != 0
-    assert "exitcode  : 3" in res.stderr and "Connection closed by peer" in res.stderr
+    assert "exitcode  : 3" in res.stderr  # the root cause torchrun reports: rank 1's own exit
+    # rank 0 ends either on its own (gloo sees the peer gone) or by torchrun's SIGTERM, whichever comes first
+    assert "Connection closed by peer" in res.stderr or "Signal 15 (SIGTERM) received" in res.stderr
     assert time.time() - t < 120  # seconds, not gloo's 5-minute timeout
