@@ -18,8 +18,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from envs.launch import make_session  # noqa: E402
-from legged_snn.cli import UserError, build_parser  # noqa: E402
+from envs.launch import script_session  # noqa: E402
+from legged_snn.cli import build_parser  # noqa: E402
 from legged_snn.rl.runner import read_checkpoint  # noqa: E402
 from legged_snn.snn import energy  # noqa: E402
 
@@ -36,10 +36,7 @@ def main() -> None:
     args = build_parser("bench/energy.py").parse_args(
         ["--task", opts.task, "--num_envs", str(opts.num_envs), "--actor", "snn"]
         + (["--history", opts.history] if opts.history else []))
-    try:
-        session = make_session(args, log=False)
-    except UserError as exc:
-        sys.exit(f"bench/energy.py: error: {exc}")
+    session = script_session(args, "bench/energy.py", log=False)
     runner, env = session.runner, session.env
     if opts.checkpoint:
         loaded = read_checkpoint(opts.checkpoint)

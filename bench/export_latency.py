@@ -23,14 +23,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _export_random(task: str, actor: str, history: str, out: str) -> None:
-    from envs.launch import make_session
+    from envs.launch import script_session
     from envs.locomotion.metadata import policy_metadata
     from legged_snn.cli import build_parser
     from legged_snn.export import export_policy
 
     args = build_parser("bench").parse_args(["--task", task, "--num_envs", "2", "--actor", actor,
                                              "--history", history])
-    s = make_session(args, log=False)
+    s = script_session(args, "bench/export_latency.py", log=False)
     export_policy(s.runner, policy_metadata(task, s.env, s.train_cfg), out)
 
 

@@ -17,8 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from envs.launch import make_session  # noqa: E402
-from legged_snn.cli import UserError, build_parser  # noqa: E402
+from envs.launch import script_session  # noqa: E402
+from legged_snn.cli import build_parser  # noqa: E402
 from legged_snn.rl.config import resolved_schedule  # noqa: E402
 from legged_snn.rl.logger import BudgetReached  # noqa: E402
 
@@ -41,10 +41,7 @@ def main() -> None:
         args.run_name = f"bench_{args.actor or 'default'}"
     if args.max_iterations is None:
         args.max_iterations = 100000
-    try:
-        session = make_session(args)
-    except UserError as exc:
-        sys.exit(f"bench/learning.py: error: {exc}")
+    session = script_session(args, "bench/learning.py")
     runner, env = session.runner, session.env
     runner.logger.deadline = time.time() + 60.0 * args.minutes
     t0 = time.time()

@@ -23,15 +23,17 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from envs.launch import make_session  # noqa: E402
+from envs.launch import script_session  # noqa: E402
 from legged_snn.cli import build_parser  # noqa: E402
 
 
 def measure(args, actor: str) -> dict[str, float]:
     """Train ``actor`` for args.iterations PPO iterations; the per-minibatch KL figures."""
     args.actor, args.run_name = actor, f"policy_kl_{actor}"
-    session = make_session(args, edit=lambda env_cfg, train_cfg: setattr(train_cfg.algorithm, "snn_learning_epochs",
-                                                                        None))  # five epochs for both
+    def five_epochs(env_cfg, train_cfg) -> None:  # both actors, whatever their training default
+        train_cfg.algorithm.snn_learning_epochs = None
+
+    session = script_session(args, "bench/policy_kl.py", edit=five_epochs)
     alg = session.runner.alg
     kls: list[float] = []
     ratios: list[tuple[float, float]] = []

@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from envs.launch import make_session  # noqa: E402
+from envs.launch import script_session  # noqa: E402
 from legged_snn.cli import build_parser  # noqa: E402
 
 
@@ -25,7 +25,7 @@ def main() -> None:
     p.add_argument("--iterations", type=int, default=4, help="timed iterations (after one warm-up)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    s = make_session(args, log=False)
+    s = script_session(args, "bench/train_throughput.py", log=False)
     runner, env = s.runner, s.env
     world = int(os.getenv("WORLD_SIZE", "1"))
     steps = env.num_envs * s.train_cfg.runner.num_steps_per_env * world

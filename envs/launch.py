@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -185,3 +186,11 @@ def make_session(args: argparse.Namespace, log: bool = True,
         if train_cfg.runner.logger == "wandb":
             os.environ.setdefault("WANDB_DIR", log_dir)  # keep wandb's files with the run, not in the cwd
     return Session(args.task, env_cfg, train_cfg, env, runner, log_dir, resume_path)
+
+
+def script_session(args: argparse.Namespace, prog: str, **kwargs) -> Session:
+    """``make_session`` for the bench scripts: a UserError ends the script with ``prog: error: ...`` (exit 1)."""
+    try:
+        return make_session(args, **kwargs)
+    except UserError as exc:
+        sys.exit(f"{prog}: error: {exc}")

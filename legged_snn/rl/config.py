@@ -32,7 +32,8 @@ class AlgorithmCfg:
     num_learning_epochs: int = 5
     # epochs over each rollout when the actor is spiking (None = num_learning_epochs). A spiking policy's probability
     # ratios scatter with every step (spike flips): after one epoch twice the MLP's share of samples is clipped. 1
-    # epoch trains 2.2x as many iterations per CPU hour but reached the same plateau on a1_flat (docs/snn.md)
+    # epoch trains 2.2x as many iterations per CPU hour; at the fixed 1e-3 it stayed at standing on a1_flat, as
+    # the MLP does at that rate for ~130 iterations (docs/snn.md)
     snn_learning_epochs: int | None = None
     num_mini_batches: int = 4
     learning_rate: float = 1e-3
