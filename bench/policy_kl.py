@@ -11,11 +11,18 @@ outside PPO's clip range when minibatch k of the first iteration is evaluated (s
 minibatches, step 19 = the last of five epochs), ``ratio_deviation_step_k`` the mean |ratio - 1| there; both actors
 run five epochs here (legged_gym's figure), whatever their training default. A spike flips when its neuron's
 input crosses the threshold, so a small step moves a spiking policy in jumps; this measures how much.
+
+``mean_shift_lr<r>`` is the rms change of the action mean over 4096 rollout observations after one Adam step of rate
+r (on a fixed random direction of the mean, from the trained actor; stateless control step), and
+``mean_shift_slope`` its log-log slope over r = 1e-5..1e-3: 1 for a smooth network (the mean moves with the step),
+well below 1 when randomly signed spike flips move it (their number grows with the step, their sum as its root).
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import os
 import sys
 
@@ -25,6 +32,28 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from envs.launch import script_session  # noqa: E402
 from legged_snn.cli import build_parser  # noqa: E402
+
+SHIFT_RATES = (1e-5, 1e-4, 1e-3)
+
+
+def mean_shift(model, obs, rates: tuple[float, ...] = SHIFT_RATES, samples: int = 4096) -> dict[str, float]:
+    """rms change of the action mean (N, A) after one Adam step of each rate; ``obs`` the rollout's TensorDict."""
+    x = model.get_latent(obs.flatten(0, 1)[:samples]).detach()  # (N, D) normalized inputs
+    net = model.mlp  # the MLP or the spiking network: (N, D) -> (N, A) action mean
+    with torch.no_grad():
+        mean = net(x)
+    direction = torch.randn(mean.shape, generator=torch.Generator().manual_seed(0))
+    out = {}
+    for rate in rates:
+        moved = copy.deepcopy(net)
+        opt = torch.optim.Adam(moved.parameters(), lr=rate)
+        (moved(x) * direction).mean().backward()
+        opt.step()
+        with torch.no_grad():
+            out[f"mean_shift_lr{rate:g}"] = float((moved(x) - mean).square().mean().sqrt())
+    first, last = out[f"mean_shift_lr{rates[0]:g}"], out[f"mean_shift_lr{rates[-1]:g}"]
+    out["mean_shift_slope"] = math.log(max(last, 1e-12) / max(first, 1e-12)) / math.log(rates[-1] / rates[0])
+    return {k: round(v, 6) for k, v in out.items()}
 
 
 def measure(args, actor: str) -> dict[str, float]:
@@ -72,6 +101,7 @@ def measure(args, actor: str) -> dict[str, float]:
            "learning_rate_end": alg.learning_rate}
     for k in (4, per_iteration - 1):
         out[f"clip_fraction_step_{k}"], out[f"ratio_deviation_step_{k}"] = (round(x, 4) for x in ratios[k])
+    out.update(mean_shift(alg.actor, alg.storage.observations))
     return out
 
 
@@ -89,6 +119,9 @@ def main() -> None:
     out: dict = {"bench": "policy_kl", "task": args.task, "num_envs": args.num_envs, "iterations": args.iterations}
     for actor in ("snn", "mlp"):
         out.update({f"{k}_{actor}": v for k, v in measure(args, actor).items()})
+    for rate in SHIFT_RATES:
+        k = f"mean_shift_lr{rate:g}"
+        out[f"{k}_snn_over_mlp"] = round(out[f"{k}_snn"] / max(out[f"{k}_mlp"], 1e-12), 1)
     out["first_step_kl_snn_over_mlp"] = round(out["kl_first_step_snn"] / max(out["kl_first_step_mlp"], 1e-12), 1)
     print(json.dumps(out) if args.json else out)
 

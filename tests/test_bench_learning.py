@@ -32,7 +32,7 @@ def test_window_is_one_push_period():
 
 
 def test_policy_kl_bench_reports_both_actors(tmp_path):
-    """bench/policy_kl.py trains both actors briefly and reports the KL rsl-rl measured after the first step."""
+    """bench/policy_kl.py trains both actors briefly; the KL after the first step and how the mean moves per step."""
     import json
     import subprocess
     import sys
@@ -47,6 +47,10 @@ def test_policy_kl_bench_reports_both_actors(tmp_path):
         assert 0.0 < out[f"kl_first_step_{actor}"] <= out[f"kl_first_iteration_max_{actor}"]
         assert 1e-5 <= out[f"learning_rate_end_{actor}"] <= 1e-2
         assert 0.0 <= out[f"clip_fraction_step_4_{actor}"] <= 1.0 and out[f"ratio_deviation_step_19_{actor}"] > 0
+        assert 0.0 < out[f"mean_shift_lr1e-05_{actor}"] < out[f"mean_shift_lr0.001_{actor}"]
+    assert 0.9 < out["mean_shift_slope_mlp"] < 1.1  # a smooth network moves with the step
+    assert out["mean_shift_slope_snn"] < 0.8  # spike flips: the mean moves far more than the step at small rates
+    assert out["mean_shift_lr1e-05_snn_over_mlp"] > 10
     assert sorted(os.listdir(tmp_path / "a1_flat"))  # the runs went under --log_root, not the repo's logs/
 
 
