@@ -27,6 +27,8 @@ import os
 import sys
 
 import torch
+from rsl_rl.models import MLPModel
+from tensordict import TensorDict
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -36,7 +38,8 @@ from legged_snn.cli import build_parser  # noqa: E402
 SHIFT_RATES = (1e-5, 1e-4, 1e-3)
 
 
-def mean_shift(model, obs, rates: tuple[float, ...] = SHIFT_RATES, samples: int = 4096) -> dict[str, float]:
+def mean_shift(model: MLPModel, obs: TensorDict, rates: tuple[float, ...] = SHIFT_RATES,
+               samples: int = 4096) -> dict[str, float]:
     """rms change of the action mean (N, A) after one Adam step of each rate; ``obs`` the rollout's TensorDict."""
     x = model.get_latent(obs.flatten(0, 1)[:samples]).detach()  # (N, D) normalized inputs
     net = model.mlp  # the MLP or the spiking network: (N, D) -> (N, A) action mean
