@@ -108,6 +108,11 @@ def measure(args, actor: str) -> dict[str, float]:
     return out
 
 
+def snn_over_mlp(out: dict, key: str) -> float:
+    """out[key_snn] / out[key_mlp], one decimal."""
+    return round(out[f"{key}_snn"] / max(out[f"{key}_mlp"], 1e-12), 1)
+
+
 def main() -> None:
     p = build_parser("bench/policy_kl.py")
     p.add_argument("--iterations", type=int, default=3, help="PPO iterations per actor")
@@ -123,9 +128,8 @@ def main() -> None:
     for actor in ("snn", "mlp"):
         out.update({f"{k}_{actor}": v for k, v in measure(args, actor).items()})
     for rate in SHIFT_RATES:
-        k = f"mean_shift_lr{rate:g}"
-        out[f"{k}_snn_over_mlp"] = round(out[f"{k}_snn"] / max(out[f"{k}_mlp"], 1e-12), 1)
-    out["first_step_kl_snn_over_mlp"] = round(out["kl_first_step_snn"] / max(out["kl_first_step_mlp"], 1e-12), 1)
+        out[f"mean_shift_lr{rate:g}_snn_over_mlp"] = snn_over_mlp(out, f"mean_shift_lr{rate:g}")
+    out["first_step_kl_snn_over_mlp"] = snn_over_mlp(out, "kl_first_step")
     print(json.dumps(out) if args.json else out)
 
 
