@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from envs.launch import script_session  # noqa: E402
 from legged_snn.cli import build_parser  # noqa: E402
-from legged_snn.rl.runner import read_checkpoint  # noqa: E402
+from legged_snn.rl.runner import actor_state, read_checkpoint  # noqa: E402
 from legged_snn.snn import energy  # noqa: E402
 
 
@@ -40,7 +40,7 @@ def main() -> None:
     runner, env = session.runner, session.env
     if opts.checkpoint:
         loaded = read_checkpoint(opts.checkpoint)
-        runner.alg.get_policy().load_state_dict(loaded["actor_state_dict"])
+        runner.alg.get_policy().load_state_dict(actor_state(loaded))
     policy = runner.alg.get_policy()
     policy.eval()
     net = policy.network

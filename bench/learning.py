@@ -69,6 +69,10 @@ def main() -> None:
         "averaged_iterations": len(hist), "ppo_epochs": runner.alg.num_learning_epochs,
         "learning_rate": session.train_cfg.algorithm.learning_rate, "lr_schedule": resolved_schedule(session.train_cfg),
     }
+    if runner.distilling:  # rsl-rl's Distillation from --teacher instead of PPO
+        out.update({"algorithm": "distillation", "teacher": args.teacher, "bc_loss": round(last.get("bc_loss", 0), 5),
+                    "learning_rate": session.train_cfg.distill.learning_rate, "lr_schedule": "fixed"})
+        out["distill_epochs"] = out.pop("ppo_epochs")
     levels = [h["Curriculum/terrain_level"] for h in runner.logger.history if "Curriculum/terrain_level" in h]
     if levels:  # rough terrain: where the curriculum started and where the last 5 iterations averaged
         out["terrain_level_start"] = round(levels[0], 3)

@@ -34,6 +34,8 @@ TRAIN_RULES = {
     "algorithm.lam": UNIT, "algorithm.max_grad_norm": POSITIVE, "algorithm.value_loss_coef": NON_NEGATIVE,
     "runner.num_steps_per_env": AT_LEAST_ONE, "runner.max_iterations": AT_LEAST_ONE,
     "runner.save_interval": AT_LEAST_ONE,
+    "distill.num_learning_epochs": AT_LEAST_ONE, "distill.gradient_length": AT_LEAST_ONE,
+    "distill.learning_rate": POSITIVE, "distill.max_grad_norm": POSITIVE, "distill.student_init_std": POSITIVE,
 }
 
 

@@ -17,7 +17,7 @@ from envs.checks import bytes_per_env, check_configs, check_memory
 from envs.locomotion.config import LocomotionEnvCfg
 from envs.locomotion.env import LocomotionEnv
 from envs.locomotion.observations import policy_layout, privileged_layout
-from legged_snn.cli import UserError, resolve_checkpoint, run_folder_name
+from legged_snn.cli import UserError, resolve_checkpoint, resolve_teacher, run_folder_name
 from legged_snn.registry import UnknownTaskError, load
 from legged_snn.rl.config import TrainCfg, to_rsl_rl
 from legged_snn.rl.runner import CheckpointError, LeggedRunner
@@ -55,12 +55,16 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
             setattr(r, name, getattr(args, name))
     if getattr(args, "actor", None):
         train_cfg.policy.actor = args.actor
+    elif getattr(args, "teacher", None):
+        train_cfg.policy.actor = "snn"  # distillation's point: a deployable spiking student
     if getattr(args, "mixed_precision", False):
         train_cfg.algorithm.use_mixed_precision = True
     if getattr(args, "history", None):
         train_cfg.policy.snn["history"] = args.history
     if getattr(args, "learning_rate", None) is not None:
         train_cfg.algorithm.learning_rate = args.learning_rate
+    if getattr(args, "rate_reg", None) is not None:
+        train_cfg.policy.snn["rate_reg"] = args.rate_reg
     if getattr(args, "lr_schedule", None):
         train_cfg.algorithm.schedule = args.lr_schedule
     return env_cfg, train_cfg
@@ -154,7 +158,8 @@ def make_session(args: argparse.Namespace, log: bool = True,
         raise UserError(str(exc)) from None
     except ValueError as exc:
         raise UserError(str(exc).splitlines()[0]) from None
-    rsl_cfg = to_rsl_rl(train_cfg, list(env.get_observations().keys()))
+    teacher_path, teacher_cfg = _teacher(args, train_cfg)
+    rsl_cfg = to_rsl_rl(train_cfg, list(env.get_observations().keys()), teacher_cfg)
     meta = {"task": args.task, "actor": train_cfg.policy.actor, "obs_dim": env.obs_layout.dim,
             "num_actions": env.num_actions, "mlp_hidden_dims": list(train_cfg.policy.actor_hidden_dims)}
     log_dir = None
@@ -166,11 +171,13 @@ def make_session(args: argparse.Namespace, log: bool = True,
         runner = LeggedRunner(env, rsl_cfg, log_dir=None, device=args.rl_device, meta=meta)
     except ValueError as exc:  # e.g. more NCCL ranks than GPUs
         raise UserError(str(exc).splitlines()[0]) from None
-    if resume_path:
-        try:
+    try:
+        if teacher_path:
+            runner.load_teacher(teacher_path)
+        if resume_path:
             runner.load(resume_path)
-        except CheckpointError as exc:
-            raise UserError(str(exc)) from None
+    except CheckpointError as exc:
+        raise UserError(str(exc)) from None
     if log_dir:
         try:
             os.makedirs(os.path.join(log_dir, "params"))
@@ -186,6 +193,23 @@ def make_session(args: argparse.Namespace, log: bool = True,
         if train_cfg.runner.logger == "wandb":
             os.environ.setdefault("WANDB_DIR", log_dir)  # keep wandb's files with the run, not in the cwd
     return Session(args.task, env_cfg, train_cfg, env, runner, log_dir, resume_path)
+
+
+def _teacher(args: argparse.Namespace, train_cfg: TrainCfg) -> tuple[str | None, TrainCfg | None]:
+    """``--teacher``: its checkpoint and its run's train config (the actor it was trained with)."""
+    if not getattr(args, "teacher", None):
+        return None, None
+    path = resolve_teacher(args.teacher)
+    policy = trained_policy(os.path.dirname(path))
+    if policy is None:
+        raise UserError(f"--teacher {path}: its run folder has no params/train.yaml; give a run trained by train.py")
+    if getattr(args, "learning_rate", None) is not None:
+        train_cfg.distill.learning_rate = args.learning_rate
+    if train_cfg.distill.loss_type not in ("mse", "huber"):
+        raise UserError(f"distill.loss_type must be 'mse' or 'huber', got {train_cfg.distill.loss_type!r}")
+    teacher = TrainCfg()
+    apply_policy(teacher, policy)
+    return path, teacher
 
 
 def script_session(args: argparse.Namespace, prog: str, **kwargs) -> Session:

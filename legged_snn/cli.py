@@ -50,6 +50,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def build_parser(prog: str) -> argparse.ArgumentParser:
     """The legged_gym flags, plus --logger and --actor."""
     p = _Parser(prog=prog, description="legged_snn: locomotion with spiking actors on MuJoCo", allow_abbrev=False)
@@ -74,6 +84,12 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--lr_schedule", choices=["adaptive", "fixed"],
                    help="adaptive: rsl-rl's KL-driven rate (the MLP's default); fixed: --learning_rate "
                         "throughout (the spiking actor's default)")
+    p.add_argument("--rate_reg", type=_non_negative_float, metavar="W",
+                   help="spiking actor: add W x its mean hidden firing rate to the training loss (trades reward "
+                        "for energy; default 0)")
+    p.add_argument("--teacher", metavar="RUN_OR_PT",
+                   help="distill a trained MLP policy into the actor (rsl-rl's Distillation, DAgger) instead of PPO: "
+                        "a run folder (its latest model_<N>.pt) or a model_<N>.pt file")
     return p
 
 
@@ -122,6 +138,20 @@ def resolve_checkpoint(experiment_dir: str, load_run: str, checkpoint: int) -> s
     if it not in its:
         raise UserError(f"--checkpoint {checkpoint} not in {run_dir}; available: {', '.join(map(str, its))}")
     return os.path.join(run_dir, f"model_{it}.pt")
+
+
+def resolve_teacher(path: str) -> str:
+    """The checkpoint a ``--teacher`` argument names: a model_<N>.pt file, or a run folder's latest one."""
+    if os.path.isfile(path):
+        return path
+    if os.path.isdir(path):
+        its = list_checkpoints(path)
+        if not its:
+            raise UserError(f"--teacher {path}: the folder has no model_<N>.pt; "
+                            "give a trained run folder or a .pt file")
+        return os.path.join(path, f"model_{its[-1]}.pt")
+    raise UserError(f"--teacher {path}: no such file or run folder; "
+                    "give logs/<experiment>/<run> or a model_<N>.pt")
 
 
 def parse(argv: Sequence[str] | None, prog: str) -> argparse.Namespace:

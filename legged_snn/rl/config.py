@@ -62,10 +62,25 @@ class RunnerCfg:
 
 
 @dataclass
+class DistillCfg:
+    """rsl-rl's Distillation (``--teacher``): the student acts, the teacher labels every state (DAgger), MSE on
+    the action means. Each update makes ``num_learning_epochs`` x num_steps_per_env Adam steps, one per rollout
+    step over all envs (gradient_length 1)."""
+
+    num_learning_epochs: int = 2
+    gradient_length: int = 1
+    learning_rate: float = 1e-3
+    max_grad_norm: float = 1.0
+    loss_type: str = "mse"  # or "huber"
+    student_init_std: float = 0.1  # the student's exploration noise while it collects states (not trained)
+
+
+@dataclass
 class TrainCfg:
     policy: PolicyCfg = field(default_factory=PolicyCfg)
     algorithm: AlgorithmCfg = field(default_factory=AlgorithmCfg)
     runner: RunnerCfg = field(default_factory=RunnerCfg)
+    distill: DistillCfg = field(default_factory=DistillCfg)
 
 
 SCHEDULES = ("auto", "adaptive", "fixed")
@@ -97,12 +112,12 @@ def resolved_epochs(cfg: TrainCfg) -> int:
         else a.num_learning_epochs
 
 
-def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None) -> dict:
-    """The dict rsl-rl's OnPolicyRunner reads; ``obs_groups`` = the observation groups the env provides."""
-    p, r = cfg.policy, cfg.runner
+def actor_model(p: PolicyCfg, init_std: float | None = None) -> dict:
+    """The rsl-rl model config of an actor (class, sizes, normalization, Gaussian output)."""
     if p.actor not in ACTOR_CLASSES:
         raise ValueError(f"policy.actor must be one of {sorted(ACTOR_CLASSES)}, got {p.actor!r}")
-    dist = {"class_name": "GaussianDistribution", "init_std": p.init_noise_std, "std_type": "scalar"}
+    dist = {"class_name": "GaussianDistribution", "std_type": "scalar",
+            "init_std": p.init_noise_std if init_std is None else init_std}
     actor = {"class_name": ACTOR_CLASSES[p.actor], "hidden_dims": list(p.actor_hidden_dims),
              "obs_normalization": p.actor_obs_normalization, "distribution_cfg": dist}
     if p.actor == "mlp":
@@ -110,11 +125,19 @@ def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None) -> dict:
     else:
         actor.update(p.snn)
         actor["obs_normalization"] = True
+    return actor
+
+
+def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None, teacher: TrainCfg | None = None) -> dict:
+    """The dict rsl-rl's runner reads; ``obs_groups`` = the observation groups the env provides. With ``teacher``
+    (the trained run's config) it is rsl-rl's Distillation of that run's actor into this one, instead of PPO."""
+    p, r = cfg.policy, cfg.runner
+    actor = actor_model(p)
     algorithm = {k: v for k, v in asdict(cfg.algorithm).items() if k != "snn_learning_epochs"}  # ours, not rsl-rl's
     logger: str | dict = "tensorboard"
     if r.logger == "wandb":
         logger = {"class_name": "WandbLogWriter", "project_name": r.wandb_project}
-    return {
+    out = {
         "num_steps_per_env": r.num_steps_per_env,
         "save_interval": r.save_interval,
         "obs_groups": {"actor": actor_groups(cfg, obs_groups or ["policy"]), "critic": ["critic"]},
@@ -128,3 +151,12 @@ def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None) -> dict:
         "experiment_name": r.experiment_name,
         "check_for_nan": True,
     }
+    if teacher is not None:
+        groups = obs_groups or ["policy"]
+        out["algorithm"] = {"class_name": "Distillation", **asdict(cfg.distill)}
+        del out["algorithm"]["student_init_std"]
+        out["student"] = actor_model(p, cfg.distill.student_init_std)
+        out["teacher"] = actor_model(teacher.policy)
+        out["obs_groups"] = {"student": actor_groups(cfg, groups), "teacher": actor_groups(teacher, groups)}
+        del out["actor"], out["critic"]
+    return out

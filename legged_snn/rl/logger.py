@@ -95,7 +95,8 @@ class OneLineLogger(Logger):
             eta = max(0.0, min(eta, self.deadline - time.time()))
         self.last_stats = {"iteration": it, "env_steps_per_s": fps, "mean_reward": mean_rew,
                            "mean_episode_length": mean_len, "total_steps": self.tot_timesteps,
-                           **extras, **self.extra_scalars}
+                           **extras, **self.extra_scalars,
+                           **({"bc_loss": loss_dict["behavior"]} if "behavior" in loss_dict else {})}
         self.history.append(self.last_stats)
         terms = " ".join(
             f"{t}={extras[f'Episode_Reward/{t}']:.3f}" for t in CONSOLE_TERMS if f"Episode_Reward/{t}" in extras
@@ -105,6 +106,8 @@ class OneLineLogger(Logger):
         console = {k: v for k, v in self.extra_scalars.items() if k.startswith("Console/")}
         spikes = " ".join(f"{k.split('/')[-1]}={v:.3g}" for k, v in console.items())
         rew_txt = f"reward {mean_rew:.2f} | ep_len {mean_len:.0f}" if self.rewbuffer else "reward - | ep_len -"
+        if "behavior" in loss_dict:  # distillation: the student's MSE to the teacher's action means
+            rew_txt += f" | bc_loss {loss_dict['behavior']:.4f}"
         print(f"it {it + 1}/{total_it} | {fps:,.0f} steps/s | {rew_txt} | "
               f"{terms}{' | ' + spikes if spikes else ''} | ETA {datetime.timedelta(seconds=int(eta))}", flush=True)
         if torch.distributed.is_available() and torch.distributed.is_initialized():

@@ -33,6 +33,11 @@ class LeggedRunner(OnPolicyRunner):
         self._record_rollout_spikes()
         self._guard_act()
 
+    @property
+    def distilling(self) -> bool:
+        """rsl-rl's Distillation (a student learning from a teacher) rather than PPO."""
+        return hasattr(self.alg, "teacher")
+
     def _guard_act(self) -> None:
         """A sampling failure caused by NaN/inf parameters becomes a PolicyNaNError (a clear stop)."""
         act = self.alg.act
@@ -133,6 +138,10 @@ class LeggedRunner(OnPolicyRunner):
         """Load a checkpoint without executing code from it; one-line errors for the wrong task or shapes."""
         loaded = read_checkpoint(path, map_location)
         check_meta(path, loaded.get("infos") or {}, self.meta)
+        if "student_state_dict" in loaded and self.distilling:
+            pass  # a distillation run resumed: rsl-rl's Distillation loads student, teacher and optimizer
+        elif "student_state_dict" in loaded:  # a distilled student played or fine-tuned with PPO: its actor only
+            loaded, load_cfg = {**loaded, "actor_state_dict": actor_state(loaded)}, {"actor": True}
         try:
             if self.alg.load(loaded, load_cfg, strict):  # "iter" is the last finished iteration
                 self.current_learning_iteration = loaded["iter"] + 1
@@ -145,6 +154,20 @@ class LeggedRunner(OnPolicyRunner):
         if restore_env:
             self._restore_run_state(loaded)
         return loaded.get("infos") or {}
+
+    def load_teacher(self, path: str) -> None:
+        """Distillation: the teacher's weights from a trained run's checkpoint (same task and sizes)."""
+        loaded = read_checkpoint(path)
+        if "actor_state_dict" not in loaded:
+            raise CheckpointError(f"--teacher {path} is a distilled student, not a PPO-trained policy; "
+                                  "give the run it was distilled from")
+        infos = loaded.get("infos") or {}
+        check_meta(path, {k: v for k, v in infos.items() if k != "actor"}, self.meta)
+        try:
+            self.alg.load(loaded, {"teacher": True}, strict=True)
+        except RuntimeError as exc:
+            raise CheckpointError(f"--teacher {path} does not fit its run's own config: "
+                                  f"{str(exc).strip().splitlines()[0][:200]}") from None
 
     def _restore_run_state(self, loaded: dict) -> None:
         """Env state, RNG and recurrent state, when the checkpoint has them and the env count matches. Only rank 0
@@ -174,9 +197,14 @@ def read_checkpoint(path: str, map_location: str | None = None) -> dict:
     except Exception as exc:
         raise CheckpointError(f"checkpoint {path} is corrupt or not a legged_snn checkpoint "
                               f"({type(exc).__name__}); pick another with --checkpoint") from None
-    if not isinstance(loaded, dict) or "actor_state_dict" not in loaded:
+    if not isinstance(loaded, dict) or not {"actor_state_dict", "student_state_dict"} & set(loaded):
         raise CheckpointError(f"checkpoint {path} holds no actor_state_dict; it is not an rsl-rl checkpoint")
     return loaded
+
+
+def actor_state(loaded: dict) -> dict:
+    """The deployable actor's weights of a checkpoint: PPO's actor or a distillation's student."""
+    return loaded["actor_state_dict"] if "actor_state_dict" in loaded else loaded["student_state_dict"]
 
 
 def check_meta(path: str, saved: dict, current: dict) -> None:
