@@ -7,12 +7,12 @@ import shutil
 import signal
 import sys
 
-from legged_snn.cli import UserError, _positive_int, build_parser
+from legged_snn.cli import UserError, _positive_int, add_training_flags, build_parser
 from legged_snn.rl.logger import StopRequested
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = build_parser("train.py")
+    p = add_training_flags(build_parser("train.py"))
     p.add_argument("--video_interval", type=_positive_int, metavar="N",
                    help="record a 4 s clip of env 0 every N iterations into the run's videos/ (uploaded to wandb)")
     args = p.parse_args(argv)

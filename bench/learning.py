@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from envs.launch import script_session  # noqa: E402
-from legged_snn.cli import build_parser  # noqa: E402
+from legged_snn.cli import add_training_flags, build_parser  # noqa: E402
 from legged_snn.rl.config import resolved_schedule  # noqa: E402
 from legged_snn.rl.logger import BudgetReached  # noqa: E402
 
@@ -33,7 +33,7 @@ def averaging_window(session) -> int:
 
 
 def main() -> None:
-    p = build_parser("bench/learning.py")
+    p = add_training_flags(build_parser("bench/learning.py"))
     p.add_argument("--minutes", type=float, default=30.0, help="wall-clock training budget")
     p.add_argument("--json", action="store_true", help="print a JSON object as the last line")
     args = p.parse_args()

@@ -140,6 +140,8 @@ def make_session(args: argparse.Namespace, log: bool = True,
     trained = trained_policy(os.path.dirname(resume_path)) if resume_path else None
     if trained and (not getattr(args, "actor", None) or trained.get("actor") == args.actor):
         apply_policy(train_cfg, trained)  # the checkpoint's own neuron constants, sizes and history mode
+        if getattr(args, "rate_reg", None) is not None:  # a loss weight, not the network's: the flag wins
+            train_cfg.policy.snn["rate_reg"] = args.rate_reg
     rank, world = int(os.getenv("RANK", "0")), int(os.getenv("WORLD_SIZE", "1"))
     if world > 1:  # torchrun: each rank its own envs and seed; only rank 0 writes the run folder
         env_cfg.seed = train_cfg.runner.seed + rank
@@ -200,9 +202,15 @@ def _teacher(args: argparse.Namespace, train_cfg: TrainCfg) -> tuple[str | None,
     if not getattr(args, "teacher", None):
         return None, None
     path = resolve_teacher(args.teacher)
-    policy = trained_policy(os.path.dirname(path))
+    try:
+        policy = trained_policy(os.path.dirname(path))
+    except (OSError, yaml.YAMLError) as exc:
+        raise UserError(f"--teacher {path}: cannot read its run's params/train.yaml ({type(exc).__name__})") from None
     if policy is None:
         raise UserError(f"--teacher {path}: its run folder has no params/train.yaml; give a run trained by train.py")
+    if policy.get("actor") != "mlp":
+        raise UserError(f"--teacher {path}: the teacher must be an MLP actor, this run's is {policy.get('actor')!r}; "
+                        "train one with --actor mlp")
     if getattr(args, "learning_rate", None) is not None:
         train_cfg.distill.learning_rate = args.learning_rate
     if train_cfg.distill.loss_type not in ("mse", "huber"):

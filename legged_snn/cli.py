@@ -84,6 +84,11 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--lr_schedule", choices=["adaptive", "fixed"],
                    help="adaptive: rsl-rl's KL-driven rate (the MLP's default); fixed: --learning_rate "
                         "throughout (the spiking actor's default)")
+    return p
+
+
+def add_training_flags(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Flags only a training run takes (train.py, bench/learning.py): distillation and the rate penalty."""
     p.add_argument("--rate_reg", type=_non_negative_float, metavar="W",
                    help="spiking actor: add W x its mean hidden firing rate to the training loss (trades reward "
                         "for energy; default 0)")

@@ -80,6 +80,38 @@ def test_energy_bench_reads_the_student(distilled, root):
     assert '"snn_energy_pj"' in res.stdout.splitlines()[-1]
 
 
+def session(logs, *argv: str):
+    from envs.launch import make_session
+    from legged_snn.cli import add_training_flags, build_parser
+
+    args = add_training_flags(build_parser("t")).parse_args(["--task=a1_flat", "--num_envs=4", f"--log_root={logs}",
+                                                             *argv])
+    return make_session(args, log=False)
+
+
+def same(state: dict, ref: dict) -> bool:
+    return state.keys() == ref.keys() and all(torch.equal(state[k], ref[k]) for k in ref)
+
+
+def test_resume_loads_the_student_and_keeps_the_given_teacher(distilled):
+    logs, teacher, student, _ = distilled
+    ckpt = torch.load(os.path.join(student, "model_2.pt"), weights_only=True)
+    s = session(logs, "--resume", f"--load_run={os.path.basename(student)}", f"--teacher={teacher}", "--rate_reg=0.05")
+    assert s.runner.distilling and s.runner.current_learning_iteration == 3
+    assert same(s.runner.alg.student.state_dict(), ckpt["student_state_dict"])
+    src = torch.load(os.path.join(teacher, "model_0.pt"), weights_only=True)["actor_state_dict"]
+    assert same(s.runner.alg.teacher.state_dict(), src)
+    assert s.runner.alg.student.network.rate_reg == 0.05  # the flag wins over the resumed run's config
+
+
+def test_resume_without_teacher_fine_tunes_the_student_with_ppo(distilled):
+    logs, _, student, _ = distilled
+    ckpt = torch.load(os.path.join(student, "model_2.pt"), weights_only=True)
+    s = session(logs, "--resume", f"--load_run={os.path.basename(student)}")  # what play.py loads too
+    assert not s.runner.distilling and type(s.runner.alg).__name__ == "PPO"
+    assert same(s.runner.alg.get_policy().state_dict(), ckpt["student_state_dict"])
+
+
 def test_resume_continues_the_distillation(distilled, root):
     logs, teacher, student, _ = distilled
     res = run(root, "train.py", "--task=a1_flat", "--num_envs=16", "--max_iterations=1", "--resume",
@@ -89,8 +121,17 @@ def test_resume_continues_the_distillation(distilled, root):
     assert "next iteration 3" in res.stdout and "bc_loss" in res.stdout
 
 
-@pytest.mark.parametrize("case", ["missing", "empty", "student", "other_task"])
+def test_play_has_no_training_flags(distilled, root):
+    logs, teacher, _, _ = distilled
+    res = run(root, "play.py", "--task=a1_flat", f"--log_root={logs}", f"--teacher={teacher}", "--export_only")
+    assert res.returncode == 2 and "unrecognized arguments: --teacher" in res.stderr
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "student", "other_task", "snn_teacher", "no_params",
+                                  "resume_ppo_run"])
 def test_bad_teacher_is_one_line(distilled, root, tmp_path, case):
+    import shutil
+
     logs, teacher, student, _ = distilled
     extra: list[str] = []
     if case == "missing":
@@ -99,23 +140,40 @@ def test_bad_teacher_is_one_line(distilled, root, tmp_path, case):
         (tmp_path / "empty").mkdir()
         arg, needle = str(tmp_path / "empty"), "has no model_<N>.pt"
     elif case == "student":
-        arg, needle = student, "distilled student"
+        arg, needle = student, "must be an MLP actor"
+    elif case == "other_task":
+        arg, needle, extra = teacher, "trained with task='a1_flat'", ["--task=cassie_flat"]
+    elif case == "snn_teacher":
+        arg, needle = str(tmp_path / "snn"), "must be an MLP actor"
+        shutil.copytree(teacher, arg)
+        path = os.path.join(arg, "params", "train.yaml")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace("actor: mlp", "actor: snn", 1))
+    elif case == "no_params":
+        (tmp_path / "bare").mkdir()
+        shutil.copy(os.path.join(teacher, "model_0.pt"), tmp_path / "bare")
+        arg, needle = str(tmp_path / "bare"), "no params/train.yaml"
     else:
-        arg, needle, extra = teacher, "task", ["--task=cassie_flat"]
-    before = sorted(os.listdir(logs / "a1_flat"))
+        arg, needle = teacher, "not a distillation run's"
+        extra = ["--resume", f"--load_run={os.path.basename(teacher)}"]
+    before = sorted(os.listdir(logs))
+    before_runs = sorted(os.listdir(logs / "a1_flat"))
     res = run(root, "train.py", "--task=a1_flat", "--num_envs=8", "--max_iterations=1", f"--teacher={arg}",
               f"--log_root={logs}", "--run_name=bad", *extra)
     assert res.returncode == 2, res.stderr
     err = res.stderr.strip().splitlines()
     assert len(err) == 1 and needle in err[0], res.stderr
-    assert sorted(os.listdir(logs / "a1_flat")) == before  # nothing written
+    assert sorted(os.listdir(logs)) == before and sorted(os.listdir(logs / "a1_flat")) == before_runs  # nothing
 
 
 def test_rate_reg_flag_reaches_the_spiking_actor():
     from envs.launch import load_task
-    from legged_snn.cli import build_parser
+    from legged_snn.cli import add_training_flags, build_parser
 
-    _, cfg = load_task(build_parser("t").parse_args(["--task=a1_flat", "--rate_reg=0.05", "--teacher=x"]))
+    _, cfg = load_task(add_training_flags(build_parser("t")).parse_args(["--task=a1_flat", "--rate_reg=0.05",
+                                                                          "--teacher=x"]))
     assert cfg.policy.snn["rate_reg"] == 0.05 and cfg.policy.actor == "snn"  # --teacher: a spiking student
     _, cfg = load_task(build_parser("t").parse_args(["--task=a1_flat"]))
     assert cfg.policy.snn["rate_reg"] == 0.0 and cfg.policy.actor == "mlp"

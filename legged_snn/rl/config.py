@@ -155,6 +155,7 @@ def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None, teacher: Train
         groups = obs_groups or ["policy"]
         out["algorithm"] = {"class_name": "Distillation", **asdict(cfg.distill)}
         del out["algorithm"]["student_init_std"]
+        out["algorithm"]["use_mixed_precision"] = cfg.algorithm.use_mixed_precision
         out["student"] = actor_model(p, cfg.distill.student_init_std)
         out["teacher"] = actor_model(teacher.policy)
         out["obs_groups"] = {"student": actor_groups(cfg, groups), "teacher": actor_groups(teacher, groups)}

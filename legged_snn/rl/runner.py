@@ -138,8 +138,11 @@ class LeggedRunner(OnPolicyRunner):
         """Load a checkpoint without executing code from it; one-line errors for the wrong task or shapes."""
         loaded = read_checkpoint(path, map_location)
         check_meta(path, loaded.get("infos") or {}, self.meta)
-        if "student_state_dict" in loaded and self.distilling:
-            pass  # a distillation run resumed: rsl-rl's Distillation loads student, teacher and optimizer
+        if self.distilling:  # a distillation resumed: the student and optimizer (the teacher is --teacher's)
+            if "student_state_dict" not in loaded:
+                raise CheckpointError(f"checkpoint {path} is not a distillation run's; --resume --teacher continues "
+                                      "a distillation: drop --resume to start one")
+            load_cfg = {"student": True, "optimizer": True, "iteration": True}
         elif "student_state_dict" in loaded:  # a distilled student played or fine-tuned with PPO: its actor only
             loaded, load_cfg = {**loaded, "actor_state_dict": actor_state(loaded)}, {"actor": True}
         try:
@@ -157,7 +160,7 @@ class LeggedRunner(OnPolicyRunner):
 
     def load_teacher(self, path: str) -> None:
         """Distillation: the teacher's weights from a trained run's checkpoint (same task and sizes)."""
-        loaded = read_checkpoint(path)
+        loaded = read_checkpoint(path, map_location=str(self.device))
         if "actor_state_dict" not in loaded:
             raise CheckpointError(f"--teacher {path} is a distilled student, not a PPO-trained policy; "
                                   "give the run it was distilled from")
@@ -198,7 +201,7 @@ def read_checkpoint(path: str, map_location: str | None = None) -> dict:
         raise CheckpointError(f"checkpoint {path} is corrupt or not a legged_snn checkpoint "
                               f"({type(exc).__name__}); pick another with --checkpoint") from None
     if not isinstance(loaded, dict) or not {"actor_state_dict", "student_state_dict"} & set(loaded):
-        raise CheckpointError(f"checkpoint {path} holds no actor_state_dict; it is not an rsl-rl checkpoint")
+        raise CheckpointError(f"checkpoint {path} holds neither an actor nor a student; it is not an rsl-rl checkpoint")
     return loaded
 
 
