@@ -90,8 +90,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 def add_training_flags(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Flags only a training run takes (train.py, bench/learning.py): distillation and the rate penalty."""
     p.add_argument("--rate_reg", type=_non_negative_float, metavar="W",
-                   help="spiking actor: add W x its mean hidden firing rate to the training loss (trades reward "
-                        "for energy; default 0)")
+                   help="spiking actor: add W x the mean firing rate of its encoder and hidden layers to the "
+                        "training loss (trades reward for energy; default 0)")
     p.add_argument("--teacher", metavar="RUN_OR_PT",
                    help="distill a trained MLP policy into the actor (rsl-rl's Distillation, DAgger) instead of PPO: "
                         "a run folder (its latest model_<N>.pt) or a model_<N>.pt file")

@@ -142,6 +142,7 @@ def test_rate_regularizer_pushes_hidden_rates_down():
     assert all(g is not None for g in grads)
     assert grads[0].abs().sum() > 0  # hidden layers are regularized ...
     assert grads[-1].abs().sum() == 0  # ... the output population is not (it carries the action)
+    assert net.encoder.sigma.grad.sum() > 0  # ... and the encoder's fields narrow (fewer input spikes)
     plain = _actor()
     plain.network(x).sum().mul(0.0).backward()
     assert all(layer.fc.bias.grad.abs().sum() == 0 for layer in plain.network.layers)

@@ -71,7 +71,7 @@ class SpikingNetwork(nn.Module):
         self.decoder = PopulationDecoder(num_actions, pop_out, tanh, readout_gain)
         self.timesteps = timesteps
         self.record = False
-        self.rate_reg = 0.0  # weight of the mean hidden firing rate added to the training loss (0 = off)
+        self.rate_reg = 0.0  # weight of the mean firing rate (encoder and hidden layers) added to the loss (0 = off)
         self.reset_stats()
 
     # ---------------------------------------------------------------------------------- statistics
@@ -109,6 +109,10 @@ class SpikingNetwork(nn.Module):
     def _forward(self, obs: torch.Tensor, state: list | None, fused: bool):
         stim = self.encoder.stimulation(obs)
         hard, csr = self.encoder.encode(stim)
+        penalize = self.rate_reg > 0 and torch.is_grad_enabled()
+        per_layer = self.rate_reg / len(self.layers)  # the encoder and each hidden population, equally
+        if penalize:  # the encoder's rate follows its stimulation (about floor(T A) / T spikes per step)
+            stim = _RateRegularizer.apply(stim, per_layer)
         if self.record:
             self._count(0, hard, csr.nnz if csr is not None else None, self.timesteps * stim.numel())
         first = self.layers[0]
@@ -123,10 +127,9 @@ class SpikingNetwork(nn.Module):
         new_state.append(s)
         if self.record:
             self._count(1, x)
-        hidden = len(self.layers) - 1
         for i, layer in enumerate(self.layers[1:], start=1):
-            if self.rate_reg > 0 and torch.is_grad_enabled():
-                x = _RateRegularizer.apply(x, self.rate_reg / hidden)
+            if penalize:
+                x = _RateRegularizer.apply(x, per_layer)
             st = state[i] if state is not None else None
             x, s = layer(x, st, fused)
             new_state.append(s)
