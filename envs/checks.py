@@ -36,6 +36,7 @@ TRAIN_RULES = {
     "runner.save_interval": AT_LEAST_ONE,
     "distill.num_learning_epochs": AT_LEAST_ONE, "distill.gradient_length": AT_LEAST_ONE,
     "distill.learning_rate": POSITIVE, "distill.max_grad_norm": POSITIVE, "distill.student_init_std": POSITIVE,
+    "distill.loss_type": (lambda v: v in ("mse", "huber"), "must be 'mse' or 'huber'"),
 }
 
 

@@ -61,8 +61,8 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
         train_cfg.algorithm.use_mixed_precision = True
     if getattr(args, "history", None):
         train_cfg.policy.snn["history"] = args.history
-    if getattr(args, "learning_rate", None) is not None:
-        train_cfg.algorithm.learning_rate = args.learning_rate
+    if getattr(args, "learning_rate", None) is not None:  # PPO's or, with --teacher, the distillation's
+        train_cfg.algorithm.learning_rate = train_cfg.distill.learning_rate = args.learning_rate
     if getattr(args, "rate_reg", None) is not None:
         train_cfg.policy.snn["rate_reg"] = args.rate_reg
     if getattr(args, "lr_schedule", None):
@@ -211,10 +211,6 @@ def _teacher(args: argparse.Namespace, train_cfg: TrainCfg) -> tuple[str | None,
     if policy.get("actor") != "mlp":
         raise UserError(f"--teacher {path}: the teacher must be an MLP actor, this run's is {policy.get('actor')!r}; "
                         "train one with --actor mlp")
-    if getattr(args, "learning_rate", None) is not None:
-        train_cfg.distill.learning_rate = args.learning_rate
-    if train_cfg.distill.loss_type not in ("mse", "huber"):
-        raise UserError(f"distill.loss_type must be 'mse' or 'huber', got {train_cfg.distill.loss_type!r}")
     teacher = TrainCfg()
     apply_policy(teacher, policy)
     return path, teacher
