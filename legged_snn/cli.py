@@ -40,24 +40,23 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def _float(text: str, lowest: float, strict: bool) -> float:
+    """A finite number above ``lowest`` (or at it, unless ``strict``), else an argparse error."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    if not (value > lowest if strict else value >= lowest) or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number {'>' if strict else '>='} {lowest:g}, got {text}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    return _float(text, 0.0, strict=True)
 
 
 def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
+    return _float(text, 0.0, strict=False)
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
