@@ -69,6 +69,9 @@ def main() -> None:
         "averaged_iterations": len(hist), "ppo_epochs": runner.alg.num_learning_epochs,
         "learning_rate": session.train_cfg.algorithm.learning_rate, "lr_schedule": resolved_schedule(session.train_cfg),
     }
+    anneal = getattr(runner.alg.get_policy(), "anneal", None)
+    if anneal is not None:  # smooth to iteration start, spikes from end (legged_snn/snn/anneal.py)
+        out["anneal"] = list(anneal)
     if runner.distilling:  # rsl-rl's Distillation from --teacher instead of PPO
         out.update({"algorithm": "distillation", "teacher": args.teacher, "bc_loss": round(last.get("bc_loss", 0), 5),
                     "learning_rate": session.train_cfg.distill.learning_rate, "lr_schedule": "fixed"})

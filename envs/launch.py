@@ -53,21 +53,32 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
     for name in ("experiment_name", "run_name", "logger"):
         if getattr(args, name, None):
             setattr(r, name, getattr(args, name))
+    anneal = getattr(args, "anneal", None)
     if getattr(args, "actor", None):
         train_cfg.policy.actor = args.actor
-    elif getattr(args, "teacher", None):
-        train_cfg.policy.actor = "snn"  # distillation's point: a deployable spiking student
+    elif getattr(args, "teacher", None) or anneal:
+        train_cfg.policy.actor = "snn"  # distillation's and annealing's point: a deployable spiking actor
+    if anneal and train_cfg.policy.actor != "snn":
+        raise UserError("--anneal hardens a spiking actor into spikes; use it with --actor snn (or drop --actor mlp)")
+    if anneal and anneal[0] > anneal[1]:
+        raise UserError(f"--anneal START END needs START <= END, got {anneal[0]} {anneal[1]}")
     if getattr(args, "mixed_precision", False):
         train_cfg.algorithm.use_mixed_precision = True
     if getattr(args, "history", None):
         train_cfg.policy.snn["history"] = args.history
     if getattr(args, "learning_rate", None) is not None:  # PPO's or, with --teacher, the distillation's
         train_cfg.algorithm.learning_rate = train_cfg.distill.learning_rate = args.learning_rate
-    if getattr(args, "rate_reg", None) is not None:
-        train_cfg.policy.snn["rate_reg"] = args.rate_reg
+    train_cfg.policy.snn.update(_snn_flags(args))
     if getattr(args, "lr_schedule", None):
         train_cfg.algorithm.schedule = args.lr_schedule
     return env_cfg, train_cfg
+
+
+def _snn_flags(args: argparse.Namespace) -> dict:
+    """Spiking-actor training settings given as flags (``--rate_reg``, ``--anneal``): on resume they win over the
+    run's own config, which supplies the network's shape and dynamics."""
+    flags = {"rate_reg": getattr(args, "rate_reg", None), "anneal": getattr(args, "anneal", None)}
+    return {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in flags.items() if v is not None}
 
 
 def trained_policy(run_dir: str) -> dict | None:
@@ -140,8 +151,7 @@ def make_session(args: argparse.Namespace, log: bool = True,
     trained = trained_policy(os.path.dirname(resume_path)) if resume_path else None
     if trained and (not getattr(args, "actor", None) or trained.get("actor") == args.actor):
         apply_policy(train_cfg, trained)  # the checkpoint's own neuron constants, sizes and history mode
-        if getattr(args, "rate_reg", None) is not None:  # a loss weight, not the network's: the flag wins
-            train_cfg.policy.snn["rate_reg"] = args.rate_reg
+        train_cfg.policy.snn.update(_snn_flags(args))  # training settings, not the network's: flags win
     rank, world = int(os.getenv("RANK", "0")), int(os.getenv("WORLD_SIZE", "1"))
     if world > 1:  # torchrun: each rank its own envs and seed; only rank 0 writes the run folder
         env_cfg.seed = train_cfg.runner.seed + rank

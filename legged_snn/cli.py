@@ -51,6 +51,16 @@ def _float(text: str, lowest: float, strict: bool) -> float:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     return _float(text, 0.0, strict=True)
 
@@ -87,7 +97,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 
 def add_training_flags(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Flags only a training run takes (train.py, bench/learning.py): distillation and the rate penalty."""
+    """Flags only a training run takes (train.py, bench/learning.py): distillation, annealing, the rate penalty."""
+    p.add_argument("--anneal", type=_non_negative_int, nargs=2, metavar=("START", "END"),
+                   help="spiking actor: train with a smooth forward to iteration START, harden it into spikes by "
+                        "END, spikes after (PPO's steps then move the policy as predicted; see docs/snn.md)")
     p.add_argument("--rate_reg", type=_non_negative_float, metavar="W",
                    help="spiking actor: add W x the mean firing rate of its encoder and hidden layers to the "
                         "training loss (trades reward for energy; default 0)")

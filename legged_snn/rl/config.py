@@ -21,7 +21,7 @@ class PolicyCfg:
         "neuron": {"current_decay": 0.5, "voltage_decay": 0.75, "threshold": 0.5, "reset": "popsan",
                    "surrogate_width": 0.5},
         "mu_range": [-3.0, 3.0], "sigma2": 0.15, "tanh": False, "rate_reg": 0.0,
-        "readout_gain": 1.0,
+        "readout_gain": 1.0, "anneal": None,
     })  # SpikingActor arguments (PopSAN constants); the SNN normalizes its input (encoder expects z-scores)
 
 
@@ -96,12 +96,14 @@ def actor_groups(cfg: TrainCfg, available: list[str]) -> list[str]:
 
 
 def resolved_schedule(cfg: TrainCfg) -> str:
-    """The learning-rate schedule rsl-rl gets: "auto" becomes "fixed" for the spiking actor, "adaptive" otherwise."""
+    """The learning-rate schedule rsl-rl gets: "auto" becomes "fixed" for the spiking actor, "adaptive" otherwise
+    and for an annealed spiking actor (smooth at first; the runner holds the rate from the anneal's start)."""
     s = cfg.algorithm.schedule
     if s not in SCHEDULES:
         raise ValueError(f"algorithm.schedule must be one of {list(SCHEDULES)}, got {s!r}")
     if s == "auto":
-        return "fixed" if cfg.policy.actor == "snn" else "adaptive"
+        spiking = cfg.policy.actor == "snn" and not cfg.policy.snn.get("anneal")
+        return "fixed" if spiking else "adaptive"
     return s
 
 

@@ -11,6 +11,7 @@ from rsl_rl.runners import OnPolicyRunner
 from legged_snn.rl.errors import PolicyNaNError
 from legged_snn.rl.logger import OneLineLogger
 from legged_snn.snn import energy
+from legged_snn.snn.anneal import smoothness
 
 
 class CheckpointError(ValueError):
@@ -32,6 +33,7 @@ class LeggedRunner(OnPolicyRunner):
         self.logger.stats_fn = self.spike_stats
         self._record_rollout_spikes()
         self._guard_act()
+        self._anneal_each_iteration()
 
     @property
     def distilling(self) -> bool:
@@ -89,6 +91,38 @@ class LeggedRunner(OnPolicyRunner):
 
         self.alg.act = counted_act  # type: ignore[method-assign]
 
+    def _anneal_each_iteration(self) -> None:
+        """``snn.anneal``: set the network's smoothness for the iteration about to run (rollout and update use the
+        same), after every update; from the anneal's start an adaptive rate is held where it stands. Outside
+        ``learn`` (play, export, evaluation) the network stays spiking."""
+        net, actor = self._spiking_network(), self.alg.get_policy()
+        schedule = getattr(actor, "anneal", None)
+        if net is None or schedule is None:
+            return
+        update = self.alg.update
+
+        def annealed_update(*args, **kwargs):
+            out = update(*args, **kwargs)
+            self.set_iteration(self._anneal_it + 1)
+            return out
+
+        self.alg.update = annealed_update  # type: ignore[method-assign]
+
+    def set_iteration(self, it: int) -> None:
+        """Smoothness (and, from the anneal's start, a held learning rate) for learning iteration ``it``."""
+        self._anneal_it = it
+        actor = self.alg.get_policy()
+        self._spiking_network().smooth = smoothness(it, actor.anneal)
+        if it >= actor.anneal[0] and getattr(self.alg, "schedule", None) == "adaptive":
+            self.alg.schedule = "fixed"
+            print(f"anneal: spikes come in from it {it + 1}; learning rate held at {self.alg.learning_rate:.2e}")
+
+    def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
+        """rsl-rl's loop; an annealed actor starts at the smoothness of the iteration it resumes from."""
+        if getattr(self.alg.get_policy(), "anneal", None) is not None:
+            self.set_iteration(self.current_learning_iteration)
+        super().learn(num_learning_iterations, init_at_random_ep_len)
+
     def spike_stats(self) -> dict[str, float]:
         """Firing rates, SOPs and energy per inference since the last call (empty for an MLP actor)."""
         net = self._spiking_network()
@@ -101,6 +135,9 @@ class LeggedRunner(OnPolicyRunner):
         rates = list(rep.firing_rates.values())
         out.update({"Console/rate_in": rates[0], "Console/rate_hid": sum(rates[1:-1]) / max(len(rates) - 2, 1),
                     "Console/E_pJ": rep.snn_energy_pj, "Console/mlp_over_snn": rep.mlp_over_snn})
+        if getattr(self.alg.get_policy(), "anneal", None) is not None:  # the rollout's smoothness (0 = spikes)
+            used = smoothness(self._anneal_it - 1, self.alg.get_policy().anneal)  # the update moved it on
+            out["Console/smooth"] = out["SNN/smooth"] = used
         return out
 
     def export_policy_to_jit(self, path: str, filename: str = "policy.pt") -> None:

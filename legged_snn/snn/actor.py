@@ -14,6 +14,7 @@ from rsl_rl.models import MLPModel
 from rsl_rl.utils import unpad_trajectories
 from tensordict import TensorDict
 
+from legged_snn.snn.anneal import check_anneal
 from legged_snn.snn.export import ExportedSNN, OnnxSNN
 from legged_snn.snn.network import SpikingNetwork
 from legged_snn.snn.neurons import NeuronCfg
@@ -36,6 +37,7 @@ def check_snn_config(cfg: dict) -> None:
         raise ValueError(f"snn.readout_gain must be > 0, got {cfg['readout_gain']}")
     if float(cfg.get("rate_reg", 0.0)) < 0:
         raise ValueError(f"snn.rate_reg must be >= 0, got {cfg['rate_reg']}")
+    check_anneal(cfg.get("anneal"))
     unknown = set(cfg.get("neuron", {})) - set(NeuronCfg.__dataclass_fields__)
     if unknown:
         known = sorted(NeuronCfg.__dataclass_fields__)
@@ -51,10 +53,11 @@ class SpikingActor(MLPModel):
                  distribution_cfg: dict | None = None, timesteps: int = 5, pop_in: int = 10, pop_out: int = 10,
                  neuron: dict | None = None, encoder_mode: str = "deterministic", history: str = "stack",
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
-                 rate_reg: float = 0.0, readout_gain: float = 1.0, activation: str | None = None) -> None:
+                 rate_reg: float = 0.0, readout_gain: float = 1.0, anneal: list[int] | None = None,
+                 activation: str | None = None) -> None:
         check_snn_config({"history": history, "timesteps": timesteps, "pop_in": pop_in, "pop_out": pop_out,
                           "encoder_mode": encoder_mode, "neuron": neuron or {}, "rate_reg": rate_reg,
-                          "readout_gain": readout_gain})
+                          "readout_gain": readout_gain, "anneal": anneal})
         self.is_recurrent = history == "membrane"
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims=[1], activation="elu",
                          obs_normalization=obs_normalization, distribution_cfg=distribution_cfg)
@@ -64,6 +67,7 @@ class SpikingActor(MLPModel):
         self.mlp = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
                                   neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain)
         self.network.rate_reg = float(rate_reg)
+        self.anneal = check_anneal(anneal)  # (start, end) iterations of smooth -> spiking, or None (anneal.py)
         self.hidden_dims = list(hidden_dims)
         self.hidden_state: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 

@@ -11,11 +11,14 @@ import numpy as np
 
 
 @numba.njit(parallel=True, cache=True, fastmath=False)
-def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width):  # pragma: no cover - compiled
+def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smooth):  # pragma: no cover - compiled
     """current, spikes: (T, M, H); c, v, o: (M, H) initial state, updated in place to the final one;
-    window (T, M, H) uint8: 1 where |v - th| < width (the surrogate's support, all BPTT needs of v)."""
+    window (T, M, H) uint8: 1 where |v - th| < width (the surrogate's support, all BPTT needs of v).
+    smooth in [0, 1]: output (1 - smooth) H(v - th) + smooth clip(1/2 + (v - th) / (2 width), 0, 1) (0: spikes)."""
     T, M, H = current.shape
     one = current.dtype.type(1.0)
+    half = current.dtype.type(0.5)
+    inv = one / (2 * width)
     for i in numba.prange(M):
         for t in range(T):
             for j in range(H):
@@ -28,6 +31,9 @@ def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width):  # p
                 else:
                     vi = v[i, j] * b * (one - oi) + ci
                 si = one if vi > th else 0 * one
+                if smooth > 0:
+                    ramp = min(one, max(0 * one, half + (vi - th) * inv))
+                    si = (one - smooth) * si + smooth * ramp
                 c[i, j] = ci
                 v[i, j] = vi
                 o[i, j] = si

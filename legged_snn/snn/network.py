@@ -25,7 +25,10 @@ class _EncodedLinear(torch.autograd.Function):
         if hard is None and csr.density >= sparse.DENSE_ABOVE:  # CSR only, but too dense for the sparse path
             hard = csr.to_dense(stim.dtype)
         flat = hard.reshape(T * N, K).to(stim.dtype) if hard is not None else None
-        out, ctx.csr = sparse.forward_linear(flat, weight, bias, csr)
+        if csr is False:  # non-binary input (smooth forward): plain dense matmul
+            out, ctx.csr = torch.addmm(bias, flat, weight.t()), None
+        else:
+            out, ctx.csr = sparse.forward_linear(flat, weight, bias, csr)
         ctx.save_for_backward(flat, weight)
         ctx.shape = (T, N)
         return out.view(T, N, -1)
@@ -72,6 +75,7 @@ class SpikingNetwork(nn.Module):
         self.timesteps = timesteps
         self.record = False
         self.rate_reg = 0.0  # weight of the mean firing rate (encoder and hidden layers) added to the loss (0 = off)
+        self.smooth = 0.0  # lambda in [0, 1]: 0 spikes; > 0 mixes in the surrogate's integral (neurons.py, anneal.py)
         self.reset_stats()
 
     # ---------------------------------------------------------------------------------- statistics
@@ -108,6 +112,8 @@ class SpikingNetwork(nn.Module):
 
     def _forward(self, obs: torch.Tensor, state: list | None, fused: bool):
         stim = self.encoder.stimulation(obs)
+        if self.smooth > 0:
+            return self._smooth_forward(stim, state)
         hard, csr = self.encoder.encode(stim)
         penalize = self.rate_reg > 0 and torch.is_grad_enabled()
         per_layer = self.rate_reg / len(self.layers)  # the encoder and each hidden population, equally
@@ -137,6 +143,28 @@ class SpikingNetwork(nn.Module):
                 self._count(i + 1, x)
         if self.record:
             self.inferences += n
+        mean = self.decoder(x)
+        return (mean, new_state) if state is not None else mean
+
+    def _smooth_forward(self, stim: torch.Tensor, state: list | None):
+        """Dense forward with lambda = ``smooth``: every population emits (1 - lambda) spikes + lambda x its smooth
+        value (the encoder: its stimulation A each step); gradients as in the spiking forward."""
+        lam = float(self.smooth)
+        mixed = torch.lerp(self.encoder.hard_spikes(stim), stim.detach().unsqueeze(0), lam)  # (T, N, K)
+        if self.record:
+            self._count(0, mixed)
+        first = self.layers[0]
+        current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, mixed, False, self.timesteps)
+        st = state[0] if state is not None else first.zero_state(stim.shape[0], stim.device, current.dtype)
+        x, s = lif_scan(current, st, self.neuron, lam)
+        new_state = [s]
+        for i, layer in enumerate(self.layers[1:], start=1):
+            x, s = layer(x, state[i] if state is not None else None, True, lam)
+            new_state.append(s)
+            if self.record:
+                self._count(i + 1, x)
+        if self.record:
+            self.inferences += stim.shape[0]
         mean = self.decoder(x)
         return (mean, new_state) if state is not None else mean
 

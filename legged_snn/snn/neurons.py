@@ -8,6 +8,11 @@ Neuron (snntorch ``Synaptic`` semantics, reset detached, reset applied on the st
     popsan:    v_t =  b v_{t-1} (1 - o_{t-1}) + c_t    (PopSAN's published form)
     o_t = H(v_t - th), surrogate dO/dv = 1 / (2 w) inside |v - th| < w (rectangular)
 
+``smooth`` (lambda in [0, 1], 0 = spiking) mixes the step with the surrogate's own integral,
+``o_t = (1 - lambda) H(v_t - th) + lambda clip(1/2 + (v_t - th) / (2 w), 0, 1)``: at 1 the forward is the smooth
+function the backward assumes, and a weight step moves the output by what the gradient predicts; lowering lambda to
+0 hardens the network into spikes (``legged_snn/snn/anneal.py``). The backward is the same surrogate for every lambda.
+
 ``lif_scan`` runs the elementwise recurrence over T in a custom autograd function (forward and BPTT written
 out, no per-op autograd graph); ``tests/test_snn_neurons.py`` proves it equal to snntorch's ``Synaptic``.
 """
@@ -73,7 +78,7 @@ class _LIFScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, current: torch.Tensor, c0: torch.Tensor, v0: torch.Tensor, o0: torch.Tensor,
-                a: float, b: float, th: float, reset: int, width: float):
+                a: float, b: float, th: float, reset: int, width: float, smooth: float = 0.0):
         T = current.shape[0]
         spikes = torch.empty_like(current)
         if _use_kernels(current):
@@ -81,7 +86,7 @@ class _LIFScan(torch.autograd.Function):
             k = np.dtype(kernels.as_np(current).dtype).type
             window = torch.empty(current.shape, dtype=torch.uint8)
             kernels.scan_forward(kernels.as_np(current), c.numpy(), v.numpy(), o.numpy(), spikes.numpy(),
-                                 window.numpy(), k(a), k(b), k(th), reset, k(width))
+                                 window.numpy(), k(a), k(b), k(th), reset, k(width), k(smooth))
             ctx.save_for_backward(window, spikes, o0)
             ctx.consts = (a, b, th, reset, width)
             return spikes, c, v, o
@@ -96,6 +101,8 @@ class _LIFScan(torch.autograd.Function):
             else:
                 v = v * b * (1.0 - o) + c
             o = (v > th).to(current.dtype)
+            if smooth > 0:
+                o = (1.0 - smooth) * o + smooth * (0.5 + (v - th) / (2.0 * width)).clamp(0.0, 1.0)
             volts[t] = v
             spikes[t] = o
         ctx.save_for_backward(volts, spikes, o0)
@@ -116,7 +123,7 @@ class _LIFScan(torch.autograd.Function):
                                   kernels.as_np(g_v if g_v is not None else zeros), kernels.as_np(volts),
                                   kernels.as_np(spikes), kernels.as_np(o0), g_current.numpy(), g_c0.numpy(),
                                   g_v0.numpy(), k(a), k(b), reset, k(width))
-            return g_current, g_c0, g_v0, None, None, None, None, None, None
+            return g_current, g_c0, g_v0, None, None, None, None, None, None, None
         T = volts.shape[0]
         g_current = torch.empty_like(volts)
         zero = torch.zeros_like(volts[0])
@@ -137,7 +144,7 @@ class _LIFScan(torch.autograd.Function):
         # gradients w.r.t. the initial state (membrane mode carries it across control steps)
         g_v0 = gv_next * (b * (1.0 - o0) if reset in (0, 2) else b)
         g_c0 = gc_next * a
-        return g_current, g_c0, g_v0, None, None, None, None, None, None
+        return g_current, g_c0, g_v0, None, None, None, None, None, None, None
 
 
 USE_KERNELS = True
@@ -148,16 +155,17 @@ def _use_kernels(x: torch.Tensor) -> bool:
     return USE_KERNELS and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
 
 
-def lif_scan(current: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], cfg: NeuronCfg):
+def lif_scan(current: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], cfg: NeuronCfg,
+             smooth: float = 0.0):
     """(T, N, H) input currents + state (c, v, o) each (N, H) -> spikes (T, N, H), new state."""
     c0, v0, o0 = state
     reset = RESETS.index(cfg.reset)
     spikes, c, v, o = _LIFScan.apply(current, c0, v0, o0, cfg.current_decay, cfg.voltage_decay, cfg.threshold,
-                                     reset, cfg.surrogate_width)
+                                     reset, cfg.surrogate_width, float(smooth))
     return spikes, (c, v, o)
 
 
-def lif_scan_reference(current: torch.Tensor, state, cfg: NeuronCfg):
+def lif_scan_reference(current: torch.Tensor, state, cfg: NeuronCfg, smooth: float = 0.0):
     """The same recurrence with plain autograd ops (readable reference, used by tests and exports)."""
     c, v, o = state
     out = []
@@ -171,6 +179,9 @@ def lif_scan_reference(current: torch.Tensor, state, cfg: NeuronCfg):
         else:
             v = cfg.voltage_decay * v * (1.0 - o_prev) + c
         o = RectSpike.apply(v - cfg.threshold, cfg.surrogate_width)
+        if smooth > 0:  # forward mixes in the ramp; backward stays the surrogate (d ramp/dv = surrogate)
+            ramp = (0.5 + (v - cfg.threshold) / (2.0 * cfg.surrogate_width)).clamp(0.0, 1.0)
+            o = o + smooth * (ramp - o).detach()
         out.append(o)
     return torch.stack(out), (c, v, o)
 
@@ -190,13 +201,14 @@ class LIFLayer(nn.Module):
         z = torch.zeros(n, self.out_features, device=device, dtype=dtype)
         return z, z.clone(), z.clone()
 
-    def forward(self, x: torch.Tensor, state=None, fused: bool = True):
+    def forward(self, x: torch.Tensor, state=None, fused: bool = True, smooth: float = 0.0):
         """x (T, N, in) 0/1 -> spikes (T, N, out), state (c, v, o). One (sparse) matmul over all T*N rows.
 
-        ``fused=False`` is the plain-autograd reference (dense nn.Linear, torch-op recurrence)."""
+        ``fused=False`` is the plain-autograd reference (dense nn.Linear, torch-op recurrence); ``smooth`` > 0
+        makes inputs and outputs non-binary, so the matmul is dense."""
         T, N = x.shape[:2]
-        current = spike_linear(x, self.fc.weight, self.fc.bias) if fused else self.fc(x)
+        current = spike_linear(x, self.fc.weight, self.fc.bias) if fused and smooth == 0 else self.fc(x)
         if state is None:
             state = self.zero_state(N, x.device, current.dtype)
         scan = lif_scan if fused else lif_scan_reference
-        return scan(current, state, self.cfg)
+        return scan(current, state, self.cfg, smooth)
