@@ -76,6 +76,18 @@ def test_nearly_spiking_mix_equals_the_spiking_network():
     torch.testing.assert_close(mixed, spiking, atol=1e-7, rtol=0)
 
 
+def test_mixed_network_equals_its_plain_autograd_reference():
+    net, obs = _net(0.5), torch.randn(32, 12, dtype=torch.float64)
+    results = []
+    for fused in (True, False):
+        net.zero_grad()
+        mean = net(obs, None, fused)
+        mean.square().sum().backward()
+        results.append((mean.detach(), *(p.grad.clone() for p in net.parameters())))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+
+
 @pytest.mark.parametrize("lam", [0.5, 1.0])
 def test_gradients_reach_every_parameter_when_smooth(lam):
     net = _net(lam)

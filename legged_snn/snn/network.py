@@ -112,24 +112,27 @@ class SpikingNetwork(nn.Module):
 
     def _forward(self, obs: torch.Tensor, state: list | None, fused: bool):
         stim = self.encoder.stimulation(obs)
-        if self.smooth > 0:
-            return self._smooth_forward(stim, state)
-        hard, csr = self.encoder.encode(stim)
+        lam = float(self.smooth)
+        if lam > 0:  # every population emits (1 - lam) spikes + lam x its smooth value; the encoder's is A each step
+            hard, csr = torch.lerp(self.encoder.hard_spikes(stim), stim.detach().unsqueeze(0), lam), False
+        else:
+            hard, csr = self.encoder.encode(stim)
         penalize = self.rate_reg > 0 and torch.is_grad_enabled()
         per_layer = self.rate_reg / len(self.layers)  # the encoder and each hidden population, equally
         if penalize:  # the encoder's rate follows its stimulation (about floor(T A) / T spikes per step)
             stim = _RateRegularizer.apply(stim, per_layer)
         if self.record:
-            self._count(0, hard, csr.nnz if csr is not None else None, self.timesteps * stim.numel())
+            self._count(0, hard, csr.nnz if csr else None, self.timesteps * stim.numel())
         first = self.layers[0]
         current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr, self.timesteps)
         new_state = []
         n = obs.shape[0]
         st = state[0] if state is not None else first.zero_state(n, obs.device, current.dtype)
         if fused:
-            x, s = lif_scan(current, st, self.neuron)
+            x, s = lif_scan(current, st, self.neuron, lam)
         else:  # plain autograd through the straight-through spikes (reference for tests)
-            x, s = first(self.encoder.hard_spikes(stim) + (stim - stim.detach()), st, fused)
+            spikes = hard if hard is not None else self.encoder.hard_spikes(stim)
+            x, s = first(spikes + (stim - stim.detach()), st, fused, lam)
         new_state.append(s)
         if self.record:
             self._count(1, x)
@@ -137,34 +140,12 @@ class SpikingNetwork(nn.Module):
             if penalize:
                 x = _RateRegularizer.apply(x, per_layer)
             st = state[i] if state is not None else None
-            x, s = layer(x, st, fused)
+            x, s = layer(x, st, fused, lam)
             new_state.append(s)
             if self.record:
                 self._count(i + 1, x)
         if self.record:
             self.inferences += n
-        mean = self.decoder(x)
-        return (mean, new_state) if state is not None else mean
-
-    def _smooth_forward(self, stim: torch.Tensor, state: list | None):
-        """Dense forward with lambda = ``smooth``: every population emits (1 - lambda) spikes + lambda x its smooth
-        value (the encoder: its stimulation A each step); gradients as in the spiking forward."""
-        lam = float(self.smooth)
-        mixed = torch.lerp(self.encoder.hard_spikes(stim), stim.detach().unsqueeze(0), lam)  # (T, N, K)
-        if self.record:
-            self._count(0, mixed)
-        first = self.layers[0]
-        current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, mixed, False, self.timesteps)
-        st = state[0] if state is not None else first.zero_state(stim.shape[0], stim.device, current.dtype)
-        x, s = lif_scan(current, st, self.neuron, lam)
-        new_state = [s]
-        for i, layer in enumerate(self.layers[1:], start=1):
-            x, s = layer(x, state[i] if state is not None else None, True, lam)
-            new_state.append(s)
-            if self.record:
-                self._count(i + 1, x)
-        if self.record:
-            self.inferences += stim.shape[0]
         mean = self.decoder(x)
         return (mean, new_state) if state is not None else mean
 
