@@ -17,30 +17,45 @@ from legged_snn.snn.neurons import LIFLayer, NeuronCfg, lif_scan
 
 
 class _EncodedLinear(torch.autograd.Function):
-    """currents_t = W s_t + b for encoder spikes s (T, N, K) whose gradient goes straight to A (N, K)."""
+    """currents_t = W x_t + b for the encoder's output x_t = (1 - lam) s_t + lam A (spikes s (T, N, K), stimulation
+    A (N, K); lam = 0: spikes only), whose gradient goes straight to A. The smooth part is the same every step, so it
+    is one (N, K) matmul, not T; the spiking part is the sparse product with the spikes."""
 
     @staticmethod
-    def forward(ctx, stim: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, hard, csr, T: int):
+    def forward(ctx, stim: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, hard, csr, T: int,
+                lam: float = 0.0):
         N, K = stim.shape
-        if hard is None and csr.density >= sparse.DENSE_ABOVE:  # CSR only, but too dense for the sparse path
-            hard = csr.to_dense(stim.dtype)
-        flat = hard.reshape(T * N, K).to(stim.dtype) if hard is not None else None
-        if csr is False:  # non-binary input (smooth forward): plain dense matmul
-            out, ctx.csr = torch.addmm(bias, flat, weight.t()), None
-        else:
+        ctx.shape, ctx.lam, ctx.csr = (T, N), lam, None
+        flat = None
+        out = None
+        if lam < 1.0:
+            if hard is None and csr.density >= sparse.DENSE_ABOVE:  # CSR only, but too dense for the sparse path
+                hard = csr.to_dense(stim.dtype)
+            flat = hard.reshape(T * N, K).to(stim.dtype) if hard is not None else None
             out, ctx.csr = sparse.forward_linear(flat, weight, bias, csr)
-        ctx.save_for_backward(flat, weight)
-        ctx.shape = (T, N)
-        return out.view(T, N, -1)
+            out = out.view(T, N, -1)
+        if lam > 0.0:
+            smooth = torch.addmm(bias, stim.detach(), weight.t())  # (N, H), every step
+            out = smooth.expand(T, N, -1).clone() if out is None else out.mul_(1.0 - lam).add_(smooth, alpha=lam)
+        ctx.save_for_backward(flat, weight, stim.detach() if lam > 0.0 else None)
+        return out
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        flat, weight = ctx.saved_tensors
+        flat, weight, stim = ctx.saved_tensors
         T, N = ctx.shape
-        g = grad.reshape(T * N, -1)
-        g_weight = sparse.weight_grad(flat, g, ctx.csr)
-        g_stim = grad.sum(dim=0) @ weight if ctx.needs_input_grad[0] else None
-        return g_stim, g_weight, g.sum(dim=0), None, None, None
+        lam = ctx.lam
+        g_sum = grad.sum(dim=0)  # (N, H)
+        g_weight = None
+        if lam < 1.0:
+            g_weight = sparse.weight_grad(flat, grad.reshape(T * N, -1), ctx.csr)
+            if lam > 0.0:
+                g_weight = g_weight.mul_(1.0 - lam)
+        if lam > 0.0:
+            g_smooth = g_sum.t() @ stim
+            g_weight = g_smooth.mul_(lam) if g_weight is None else g_weight.add_(g_smooth, alpha=lam)
+        g_stim = g_sum @ weight if ctx.needs_input_grad[0] else None
+        return g_stim, g_weight, g_sum.sum(dim=0), None, None, None, None
 
 
 class _RateRegularizer(torch.autograd.Function):
@@ -113,18 +128,18 @@ class SpikingNetwork(nn.Module):
     def _forward(self, obs: torch.Tensor, state: list | None, fused: bool):
         stim = self.encoder.stimulation(obs)
         lam = float(self.smooth)
-        if lam > 0:  # every population emits (1 - lam) spikes + lam x its smooth value; the encoder's is A each step
-            hard, csr = torch.lerp(self.encoder.hard_spikes(stim), stim.detach().unsqueeze(0), lam), False
-        else:
-            hard, csr = self.encoder.encode(stim)
+        # lam > 0: every population emits (1 - lam) spikes + lam x its smooth value; the encoder's is A each step
+        hard, csr = self.encoder.encode(stim) if lam < 1.0 else (None, None)
         penalize = self.rate_reg > 0 and torch.is_grad_enabled()
         per_layer = self.rate_reg / len(self.layers)  # the encoder and each hidden population, equally
         if penalize:  # the encoder's rate follows its stimulation (about floor(T A) / T spikes per step)
             stim = _RateRegularizer.apply(stim, per_layer)
         if self.record:
-            self._count(0, hard, csr.nnz if csr else None, self.timesteps * stim.numel())
+            spikes = csr.nnz if csr is not None else (float(hard.sum()) if hard is not None else 0.0)
+            self._count(0, None, (1.0 - lam) * spikes + lam * self.timesteps * float(stim.detach().sum()),
+                        self.timesteps * stim.numel())
         first = self.layers[0]
-        current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr, self.timesteps)
+        current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr, self.timesteps, lam)
         new_state = []
         n = obs.shape[0]
         st = state[0] if state is not None else first.zero_state(n, obs.device, current.dtype)
@@ -132,7 +147,7 @@ class SpikingNetwork(nn.Module):
             x, s = lif_scan(current, st, self.neuron, lam)
         else:  # plain autograd through the straight-through spikes (reference for tests)
             spikes = hard if hard is not None else self.encoder.hard_spikes(stim)
-            x, s = first(spikes + (stim - stim.detach()), st, fused, lam)
+            x, s = first(torch.lerp(spikes, stim.detach(), lam) + (stim - stim.detach()), st, fused, lam)
         new_state.append(s)
         if self.record:
             self._count(1, x)
