@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -177,3 +178,12 @@ def test_rate_reg_flag_reaches_the_spiking_actor():
     assert cfg.policy.snn["rate_reg"] == 0.05 and cfg.policy.actor == "snn"  # --teacher: a spiking student
     _, cfg = load_task(build_parser("t").parse_args(["--task=a1_flat"]))
     assert cfg.policy.snn["rate_reg"] == 0.0 and cfg.policy.actor == "mlp"
+
+
+def test_distillation_anneals_its_student(distilled, root, tmp_path):
+    """--anneal works with --teacher as with PPO: smooth, then hardened into spikes (rsl-rl's Distillation.update)."""
+    _, teacher, _, _ = distilled
+    res = run(root, "train.py", "--task=a1_flat", "--num_envs=16", "--max_iterations=3", f"--log_root={tmp_path}",
+              f"--teacher={teacher}", "--anneal", "0", "2")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert re.findall(r"smooth=([0-9.]+)", res.stdout) == ["1", "0.5", "0"], res.stdout[-2000:]
