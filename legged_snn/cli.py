@@ -30,14 +30,23 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _positive_int(text: str) -> int:
+def _int(text: str, lowest: int) -> int:
+    """An integer >= ``lowest``, else an argparse error."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    if value < lowest:
+        raise argparse.ArgumentTypeError(f"must be >= {lowest}, got {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _int(text, 1)
+
+
+def _non_negative_int(text: str) -> int:
+    return _int(text, 0)
 
 
 def _float(text: str, lowest: float, strict: bool) -> float:
@@ -48,16 +57,6 @@ def _float(text: str, lowest: float, strict: bool) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (value > lowest if strict else value >= lowest) or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number {'>' if strict else '>='} {lowest:g}, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
 
