@@ -68,6 +68,12 @@ class RectSpike(torch.autograd.Function):
         return grad * (x.abs() < ctx.width).to(grad.dtype) / (2.0 * ctx.width), None
 
 
+def ramp(v: torch.Tensor, th: float, width: float) -> torch.Tensor:
+    """The rectangular surrogate's integral, clip(1/2 + (v - th) / (2 width), 0, 1): a neuron's smooth output
+    (``kernels.scan_forward`` computes the same in numba)."""
+    return (0.5 + (v - th) / (2.0 * width)).clamp(0.0, 1.0)
+
+
 def rect_surrogate(width: float = 0.5):
     """A snntorch ``spike_grad`` callable with the rectangular surrogate."""
     return lambda x: RectSpike.apply(x, width)
@@ -102,7 +108,7 @@ class _LIFScan(torch.autograd.Function):
                 v = v * b * (1.0 - o) + c
             o = (v > th).to(current.dtype)
             if smooth > 0:
-                o = (1.0 - smooth) * o + smooth * (0.5 + (v - th) / (2.0 * width)).clamp(0.0, 1.0)
+                o = o + smooth * (ramp(v, th, width) - o)
             volts[t] = v
             spikes[t] = o
         ctx.save_for_backward(volts, spikes, o0)
@@ -180,8 +186,7 @@ def lif_scan_reference(current: torch.Tensor, state, cfg: NeuronCfg, smooth: flo
             v = cfg.voltage_decay * v * (1.0 - o_prev) + c
         o = RectSpike.apply(v - cfg.threshold, cfg.surrogate_width)
         if smooth > 0:  # forward mixes in the ramp; backward stays the surrogate (d ramp/dv = surrogate)
-            ramp = (0.5 + (v - cfg.threshold) / (2.0 * cfg.surrogate_width)).clamp(0.0, 1.0)
-            o = o + smooth * (ramp - o).detach()
+            o = o + smooth * (ramp(v, cfg.threshold, cfg.surrogate_width) - o).detach()
         out.append(o)
     return torch.stack(out), (c, v, o)
 
