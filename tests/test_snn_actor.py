@@ -80,25 +80,56 @@ def test_readout_gain_scales_the_decoders_step_not_its_start():
 
 
 def test_csr_encoder_path_equals_dense_spikes():
-    enc = PopulationEncoder(6, pop_size=10, timesteps=5)
-    a = enc.stimulation(torch.rand(300, 6) * 8 - 4).detach()
-    dense, csr = enc.encode(a)
-    assert dense is None and csr.rows == 5 * 300 and csr.cols == 60
-    assert csr.nnz > 0 and torch.equal(csr.to_dense(), enc.hard_spikes(a).reshape(5 * 300, 60))
+    from legged_snn.snn.sparse import CodedCsr, Csr
+
+    for dims, form in ((6, Csr), (40, CodedCsr)):  # few inputs per sample: codes' overhead; many: grouping pays
+        enc = PopulationEncoder(dims, pop_size=10, timesteps=5)
+        a = enc.stimulation(torch.rand(300, dims) * 8 - 4).detach()
+        dense, csr = enc.encode(a)
+        assert isinstance(csr, form)
+        assert dense is None and csr.rows == 5 * 300 and csr.cols == dims * 10
+        hard = enc.hard_spikes(a)
+        assert csr.nnz == int(hard.sum()) > 0 and torch.equal(csr.to_dense(), hard.reshape(5 * 300, dims * 10))
+
+
+def _spikes_with_trains(T: int, N: int, K: int, seed: int) -> torch.Tensor:
+    """(T, N, K) 0/1: half of a third of the columns fire at every step, the rest at random (rate 0.03)."""
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(T, N, K, generator=g) < 0.03).float()
+    x[:, :, : K // 3] = (torch.rand(1, N, K // 3, generator=g) < 0.5).float()
+    return x
+
+
+def test_coded_spike_matmul_equals_dense():
+    from legged_snn.snn.sparse import CodedCsr, Csr, pattern_from_dense
+
+    T, N, K, H = 5, 64, 50, 19
+    x = _spikes_with_trains(T, N, K, 0)
+    coded = pattern_from_dense(x)
+    assert isinstance(coded, CodedCsr) and coded.nnz == int(x.sum())
+    flat = x.reshape(T * N, K)
+    assert torch.equal(coded.to_dense(), flat)
+    table, bias, grad = torch.randn(K, H), torch.randn(H), torch.randn(T * N, H)
+    torch.testing.assert_close(coded.matmul(table, bias), flat @ table + bias, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(coded.t_matmul(grad), flat.t() @ grad, atol=1e-4, rtol=1e-5)
+    once = torch.zeros(T, N, K)  # every column spikes at most once: grouping saves nothing, plain CSR
+    once[torch.randint(0, T, (N, K)), torch.arange(N)[:, None], torch.arange(K)] = (torch.rand(N, K) < 0.2).float()
+    assert isinstance(pattern_from_dense(once), Csr)
 
 
 def test_sparse_linear_equals_dense():
     from legged_snn.snn.sparse import spike_linear
 
     torch.manual_seed(4)
-    x = (torch.rand(400, 90) < 0.1).float().requires_grad_(True)
-    w = torch.randn(33, 90, requires_grad=True)
-    b = torch.randn(33, requires_grad=True)
-    g = torch.randn(400, 33)
-    ours = torch.autograd.grad((spike_linear(x, w, b) * g).sum(), [x, w, b])
-    ref = torch.autograd.grad((torch.nn.functional.linear(x, w, b) * g).sum(), [x, w, b])
-    for a, r in zip(ours, ref):
-        torch.testing.assert_close(a, r, atol=1e-4, rtol=1e-5)
+    for x in ((torch.rand(400, 90) < 0.1).float(), _spikes_with_trains(5, 80, 90, 1)):  # CSR, then by code
+        x.requires_grad_(True)
+        w = torch.randn(33, 90, requires_grad=True)
+        b = torch.randn(33, requires_grad=True)
+        g = torch.randn(*x.shape[:-1], 33)
+        ours = torch.autograd.grad((spike_linear(x, w, b) * g).sum(), [x, w, b])
+        ref = torch.autograd.grad((torch.nn.functional.linear(x, w, b) * g).sum(), [x, w, b])
+        for a, r in zip(ours, ref):
+            torch.testing.assert_close(a, r, atol=1e-4, rtol=1e-5)
 
 
 def test_probabilistic_encoder_rate_is_stimulation():

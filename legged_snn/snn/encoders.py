@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from legged_snn.snn import kernels
-from legged_snn.snn.sparse import Csr, csr_from_dense
+from legged_snn.snn.sparse import MAX_CODE_STEPS, CodedCsr, Csr, code_hist, coded_from_codes, pattern_from_dense
 
 MODES = ("deterministic", "probabilistic")
 
@@ -88,14 +88,22 @@ class PopulationEncoder(nn.Module):
         return (rand < a).to(a.dtype)
 
     def encode(self, a: torch.Tensor, generator: torch.Generator | None = None
-               ) -> tuple[torch.Tensor | None, Csr | None]:
-        """(N, K) stimulation -> spikes over T*N rows (t-major): (dense (T, N, K) or None, CSR or None).
+               ) -> tuple[torch.Tensor | None, Csr | CodedCsr | None]:
+        """(N, K) stimulation -> spikes over T*N rows (t-major): (dense (T, N, K) or None, sparse form or None).
 
-        On the CPU the deterministic encoder writes the CSR directly (no dense spike tensor)."""
+        On the CPU the deterministic encoder writes its sparse form directly (no dense spike tensor): each input's
+        spike train as a code (``CodedCsr``) where that pays, else a CSR."""
         if self.mode == "deterministic" and a.device.type == "cpu" and a.dtype in (torch.float32, torch.float64):
             T, (N, K) = self.timesteps, a.shape
             stim = a.detach().contiguous().numpy()
             th = stim.dtype.type(self.threshold)
+            if 1 < T <= MAX_CODE_STEPS:  # grouped by spike train where that pays (sparse.CodedCsr)
+                codes = np.empty((N, K), dtype=np.uint16)
+                hist, adds = code_hist(T, N)
+                kernels.encode_codes(stim, T, th, codes, hist, adds)
+                coded = coded_from_codes(codes, hist, adds, T)
+                if coded is not None:
+                    return None, coded
             counts = np.empty((T, N), dtype=np.int64)
             offsets = np.zeros(T * N, dtype=np.int64)
             kernels.encode_pass(stim, T, th, counts, offsets, offsets, False)
@@ -105,7 +113,7 @@ class PopulationEncoder(nn.Module):
             kernels.encode_pass(stim, T, th, counts, offsets, indices, True)
             return None, Csr(torch.from_numpy(indices), torch.from_numpy(offsets), T * N, K)
         hard = self.hard_spikes(a, generator)
-        csr = csr_from_dense(hard.reshape(-1, hard.shape[-1])) if hard.device.type == "cpu" else None
+        csr = pattern_from_dense(hard) if hard.device.type == "cpu" else None
         return hard, csr
 
     def forward(self, obs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
