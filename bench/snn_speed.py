@@ -2,7 +2,9 @@
 
     python bench/snn_speed.py --json
 
-All three in one run, same batch (4096), hidden [512, 256, 128], T = 5, P = 10, at obs 48 and obs 235.
+All three in one run, same batch (4096), hidden [512, 256, 128], T = 5, P = 10, at obs 48 and obs 235, in float32
+and again under bf16 autocast (``--mixed_precision``; fields ``*_bf16_*``): the MLP and the reference then run their
+matmuls in bf16, our actor its dense gradient products (its spike sums stay exact float32).
 The reference is written from PopSAN's published equations with the loop order of its paper: the time
 loop outside, the layers inside, plain autograd (rectangular surrogate), deterministic encoder in a loop.
 """
@@ -67,13 +69,15 @@ def mlp(obs_dim: int, actions: int, hidden: list[int]) -> nn.Module:
     return nn.Sequential(*layers, nn.Linear(sizes[-1], actions))
 
 
-def timed(model: nn.Module, obs: torch.Tensor, reps: int) -> float:
-    """Median seconds of one forward + backward (loss = squared action mean)."""
+def timed(model: nn.Module, obs: torch.Tensor, reps: int, bf16: bool = False) -> float:
+    """Median seconds of one forward + backward (loss = squared action mean), under bf16 autocast if ``bf16``."""
     times = []
     for i in range(reps + 1):
         model.zero_grad(set_to_none=True)
         t = time.perf_counter()
-        model(obs).square().mean().backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(obs).float().square().mean()
+        loss.backward()
         if i:  # the first call warms up
             times.append(time.perf_counter() - t)
     return sorted(times)[len(times) // 2]
@@ -93,12 +97,14 @@ def main() -> None:
         ours = SpikingNetwork(d, actions, hidden, 5, 10, 10, NeuronCfg(reset="popsan"))
         ref = PopSanReference(d, actions, hidden)
         base = mlp(d, actions, hidden)
-        t_ours, t_ref, t_mlp = timed(ours, obs, args.reps), timed(ref, obs, max(2, args.reps // 2)), timed(base, obs,
-                                                                                                      args.reps)
-        out.update({f"ours_ms_obs{d}": round(t_ours * 1e3, 1), f"reference_ms_obs{d}": round(t_ref * 1e3, 1),
-                    f"mlp_ms_obs{d}": round(t_mlp * 1e3, 1),
-                    f"speedup_vs_reference_obs{d}": round(t_ref / t_ours, 2),
-                    f"snn_over_mlp_obs{d}": round(t_ours / t_mlp, 2)})
+        for tag, bf16 in (("", False), ("_bf16", True)):  # fp32; bf16 autocast (--mixed_precision) for all three
+            t_ours = timed(ours, obs, args.reps, bf16)
+            t_ref = timed(ref, obs, max(2, args.reps // 2), bf16)
+            t_mlp = timed(base, obs, args.reps, bf16)
+            out.update({f"ours{tag}_ms_obs{d}": round(t_ours * 1e3, 1), f"mlp{tag}_ms_obs{d}": round(t_mlp * 1e3, 1),
+                        f"reference{tag}_ms_obs{d}": round(t_ref * 1e3, 1),
+                        f"speedup_vs_reference{tag}_obs{d}": round(t_ref / t_ours, 2),
+                        f"snn_over_mlp{tag}_obs{d}": round(t_ours / t_mlp, 2)})
     print(json.dumps(out) if args.json else out)
 
 

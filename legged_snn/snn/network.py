@@ -23,9 +23,9 @@ class _EncodedLinear(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, stim: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, hard, csr, T: int,
-                lam: float = 0.0):
+                lam: float = 0.0, bf16: bool = False):
         N, K = stim.shape
-        ctx.shape, ctx.lam, ctx.csr = (T, N), lam, None
+        ctx.shape, ctx.lam, ctx.csr, ctx.bf16 = (T, N), lam, None, bf16
         flat = None
         out = None
         if lam < 1.0:
@@ -35,7 +35,7 @@ class _EncodedLinear(torch.autograd.Function):
             out, ctx.csr = sparse.forward_linear(flat, weight, bias, csr)
             out = out.view(T, N, -1)
         if lam > 0.0:
-            smooth = torch.addmm(bias, stim.detach(), weight.t())  # (N, H), every step
+            smooth = sparse.dense_mm(stim.detach(), weight.t(), bf16).add_(bias)  # (N, H), every step
             out = smooth.expand(T, N, -1).clone() if out is None else out.mul_(1.0 - lam).add_(smooth, alpha=lam)
         ctx.save_for_backward(flat, weight, stim.detach() if lam > 0.0 else None)
         return out
@@ -52,10 +52,10 @@ class _EncodedLinear(torch.autograd.Function):
             if lam > 0.0:
                 g_weight = g_weight.mul_(1.0 - lam)
         if lam > 0.0:
-            g_smooth = g_sum.t() @ stim
+            g_smooth = sparse.dense_mm(g_sum.t(), stim, ctx.bf16)
             g_weight = g_smooth.mul_(lam) if g_weight is None else g_weight.add_(g_smooth, alpha=lam)
-        g_stim = g_sum @ weight if ctx.needs_input_grad[0] else None
-        return g_stim, g_weight, g_sum.sum(dim=0), None, None, None, None
+        g_stim = sparse.dense_mm(g_sum, weight, ctx.bf16) if ctx.needs_input_grad[0] else None
+        return g_stim, g_weight, g_sum.sum(dim=0), None, None, None, None, None
 
 
 class _RateRegularizer(torch.autograd.Function):
@@ -116,16 +116,17 @@ class SpikingNetwork(nn.Module):
     def forward(self, obs: torch.Tensor, state: list | None = None, fused: bool = True):
         """obs (N, D) -> mean (N, A); with ``state`` (one (c, v, o) per layer) also returns the new state.
 
-        Under bf16 autocast on the CPU the spiking core runs in float32 (its numba kernels have no bf16; the
-        critic and everything around still use bf16). On a GPU the torch path takes autocast's bf16 matmuls:
-        spikes are exact in bf16."""
+        Under bf16 autocast on the CPU the spiking core keeps float32 state, spikes and weights (its numba
+        kernels have no bf16, and sums of weight rows over spikes are exact anyway) and computes its dense
+        products in bf16: the input gradients G W and, while annealing, the smooth forward. On a GPU the torch
+        path takes autocast's bf16 matmuls: spikes are exact in bf16."""
         if obs.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
             with torch.autocast("cpu", enabled=False):
-                out = self.forward(obs.float(), state, fused)
+                out = self._forward(obs.float(), state, fused, bf16=True)
             return out
         return self._forward(obs, state, fused)
 
-    def _forward(self, obs: torch.Tensor, state: list | None, fused: bool):
+    def _forward(self, obs: torch.Tensor, state: list | None, fused: bool, bf16: bool = False):
         stim = self.encoder.stimulation(obs)
         lam = float(self.smooth)
         # lam > 0: every population emits (1 - lam) spikes + lam x its smooth value; the encoder's is A each step
@@ -139,7 +140,7 @@ class SpikingNetwork(nn.Module):
             self._count(0, None, (1.0 - lam) * spikes + lam * self.timesteps * float(stim.detach().sum()),
                         self.timesteps * stim.numel())
         first = self.layers[0]
-        current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr, self.timesteps, lam)
+        current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr, self.timesteps, lam, bf16)
         new_state = []
         n = obs.shape[0]
         st = state[0] if state is not None else first.zero_state(n, obs.device, current.dtype)
@@ -155,7 +156,7 @@ class SpikingNetwork(nn.Module):
             if penalize:
                 x = _RateRegularizer.apply(x, per_layer)
             st = state[i] if state is not None else None
-            x, s = layer(x, st, fused, lam)
+            x, s = layer(x, st, fused, lam, bf16)
             new_state.append(s)
             if self.record:
                 self._count(i + 1, x)

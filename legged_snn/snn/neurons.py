@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from legged_snn.snn import kernels
@@ -206,13 +207,19 @@ class LIFLayer(nn.Module):
         z = torch.zeros(n, self.out_features, device=device, dtype=dtype)
         return z, z.clone(), z.clone()
 
-    def forward(self, x: torch.Tensor, state=None, fused: bool = True, smooth: float = 0.0):
+    def forward(self, x: torch.Tensor, state=None, fused: bool = True, smooth: float = 0.0, bf16: bool = False):
         """x (T, N, in) 0/1 -> spikes (T, N, out), state (c, v, o). One (sparse) matmul over all T*N rows.
 
         ``fused=False`` is the plain-autograd reference (dense nn.Linear, torch-op recurrence); ``smooth`` > 0
-        makes inputs and outputs non-binary, so the matmul is dense."""
+        makes inputs and outputs non-binary, so the matmul is dense. ``bf16``: the dense products (the input
+        gradient; with ``smooth`` the forward too) in bf16 (mixed precision)."""
         T, N = x.shape[:2]
-        current = spike_linear(x, self.fc.weight, self.fc.bias) if fused and smooth == 0 else self.fc(x)
+        if fused and smooth == 0:
+            current = spike_linear(x, self.fc.weight, self.fc.bias, bf16)
+        elif bf16 and x.dtype == torch.float32:
+            current = F.linear(x.bfloat16(), self.fc.weight.bfloat16(), self.fc.bias.bfloat16()).float()
+        else:
+            current = self.fc(x)
         if state is None:
             state = self.zero_state(N, x.device, current.dtype)
         scan = lif_scan if fused else lif_scan_reference

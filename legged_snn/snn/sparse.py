@@ -198,25 +198,35 @@ def weight_grad(x: torch.Tensor, grad: torch.Tensor, csr: Csr | CodedCsr | None)
     return grad.t() @ x.reshape(-1, x.shape[-1]).to(grad.dtype)
 
 
+def dense_mm(a: torch.Tensor, b: torch.Tensor, bf16: bool) -> torch.Tensor:
+    """a @ b, in bf16 (float32 result) when ``bf16``: the dense gradient products under mixed precision."""
+    if bf16 and a.dtype == torch.float32:
+        return (a.to(torch.bfloat16) @ b.to(torch.bfloat16)).float()
+    return a @ b
+
+
 class SpikeLinear(torch.autograd.Function):
-    """y = x W^T + b for 0/1 ``x`` (T, N, K) -> (T*N, H); gradients for W, b and (densely) x."""
+    """y = x W^T + b for 0/1 ``x`` (T, N, K) -> (T*N, H); gradients for W, b and (densely) x. The forward and
+    the weight gradient are exact sums of weight (gradient) rows; ``bf16`` computes the input gradient G W in
+    bf16 (mixed precision)."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor):
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, bf16: bool = False):
         out, ctx.csr = forward_linear(x, weight, bias)
+        ctx.bf16 = bf16
         ctx.save_for_backward(x, weight)
         return out
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x, weight = ctx.saved_tensors
-        g_x = (grad @ weight).view(x.shape) if ctx.needs_input_grad[0] else None
-        return g_x, weight_grad(x, grad, ctx.csr), grad.sum(dim=0)
+        g_x = dense_mm(grad, weight, ctx.bf16).view(x.shape) if ctx.needs_input_grad[0] else None
+        return g_x, weight_grad(x, grad, ctx.csr), grad.sum(dim=0), None
 
 
-def spike_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+def spike_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, bf16: bool = False) -> torch.Tensor:
     """(T, N, K) 0/1 spikes (or any (..., K)) -> (..., H) currents through SpikeLinear."""
     lead = x.shape[:-1]
     x3 = x if x.dim() == 3 else x.reshape(1, -1, x.shape[-1])
-    out = SpikeLinear.apply(x3, weight, bias)
+    out = SpikeLinear.apply(x3, weight, bias, bf16)
     return out.view(*lead, -1)
