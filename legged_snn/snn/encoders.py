@@ -22,24 +22,26 @@ MODES = ("deterministic", "probabilistic")
 
 
 class _ReceptiveFields(torch.autograd.Function):
-    """(N, D) obs, mu, sigma (D, P) -> A (N, D * P) in one numba pass; gradients for mu and sigma (not obs)."""
+    """(N, D) obs, mu, sigma (D, P) -> A (N, D * P): exponents in one numba pass, exp by torch; gradients for mu
+    and sigma (not obs) from the saved A."""
 
     @staticmethod
     def forward(ctx, obs: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         x, m, s = (t.detach().contiguous() for t in (obs, mu, sigma))
         out = torch.empty(x.shape[0], m.numel(), dtype=x.dtype)
-        kernels.receptive_fields(x.numpy(), m.numpy(), s.numpy(), out.numpy())
-        ctx.save_for_backward(x, m, s)
+        kernels.receptive_exponents(x.numpy(), m.numpy(), s.numpy(), out.numpy())
+        out.exp_()
+        ctx.save_for_backward(x, m, s, out)
         return out
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        x, m, s = ctx.saved_tensors
+        x, m, s, stim = ctx.saved_tensors
         blocks = max(1, min(numba.get_num_threads(), x.shape[0]))
         g_mu = np.zeros((blocks, *m.shape), dtype=x.numpy().dtype)
         g_sigma = np.zeros_like(g_mu)
-        kernels.receptive_fields_backward(x.numpy(), m.numpy(), s.numpy(), grad.detach().contiguous().numpy(),
-                                          g_mu, g_sigma)
+        kernels.receptive_fields_backward(x.numpy(), m.numpy(), s.numpy(), stim.numpy(),
+                                          grad.detach().contiguous().numpy(), g_mu, g_sigma)
         return None, torch.from_numpy(g_mu.sum(axis=0)), torch.from_numpy(g_sigma.sum(axis=0))
 
 

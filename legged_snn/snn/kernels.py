@@ -49,24 +49,38 @@ def scan_backward(g_spikes, g_c, g_v, window, spikes, o0, g_current, g_c0, g_v0,
     g_v0 / g_c0 rows hold the running dL/dv_{t+1}, dL/dc_{t+1} during the sweep (innermost loop over neurons)."""
     T, M, H = spikes.shape
     one = spikes.dtype.type(1.0)
-    zero = 0 * one
     scale = one / (2 * width)
     for i in numba.prange(M):
         gvn = g_v0[i]
         gcn = g_c0[i]
+        # branch-free loops over neurons (they vectorize); the branches depend on t and the reset form only
         for t in range(T - 1, -1, -1):
-            for j in range(H):
-                gv = g_spikes[t, i, j] * scale if window[t, i, j] else zero
-                if t == T - 1:
-                    gv += g_v[i, j]
+            gs, win, sp, gcur = g_spikes[t, i], window[t, i], spikes[t, i], g_current[t, i]
+            o_prev = spikes[t - 1, i] if t > 0 else o0[i]
+            if t == T - 1:
+                for j in range(H):
+                    gvn[j] = gs[j] * scale * win[j] + g_v[i, j]
+            elif reset == 1:
+                for j in range(H):
+                    gvn[j] = gs[j] * scale * win[j] + gvn[j] * b
+            else:
+                for j in range(H):
+                    gvn[j] = gs[j] * scale * win[j] + gvn[j] * (b * (one - sp[j]))
+            if t == T - 1:
+                if reset == 0:
+                    for j in range(H):
+                        gcn[j] = gvn[j] * (one - o_prev[j]) + g_c[i, j]
                 else:
-                    gv += gvn[j] * (b * (one - spikes[t, i, j]) if reset != 1 else b)
-                o_prev = spikes[t - 1, i, j] if t > 0 else o0[i, j]
-                gc = gv * (one - o_prev) if reset == 0 else gv
-                gc += gcn[j] * a if t < T - 1 else g_c[i, j]
-                g_current[t, i, j] = gc
-                gvn[j] = gv
-                gcn[j] = gc
+                    for j in range(H):
+                        gcn[j] = gvn[j] + g_c[i, j]
+            elif reset == 0:
+                for j in range(H):
+                    gcn[j] = gvn[j] * (one - o_prev[j]) + gcn[j] * a
+            else:
+                for j in range(H):
+                    gcn[j] = gvn[j] + gcn[j] * a
+            for j in range(H):
+                gcur[j] = gcn[j]
         for j in range(H):
             gvn[j] = gvn[j] * (b * (one - o0[i, j]) if reset != 1 else b)
             gcn[j] = gcn[j] * a
@@ -169,8 +183,9 @@ def transpose_csr(indices, offsets, nnz, num_cols, col_offsets, rows):  # pragma
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)
-def receptive_fields(x, mu, sigma, out):  # pragma: no cover - compiled
-    """Gaussian receptive fields: out[n, d*P + p] = exp(-(x[n, d] - mu[d, p])^2 / (2 sigma[d, p]^2))."""
+def receptive_exponents(x, mu, sigma, out):  # pragma: no cover - compiled
+    """The Gaussian receptive fields' exponents: out[n, d*P + p] = -(x[n, d] - mu[d, p])^2 / (2 sigma[d, p]^2)
+    (the caller takes exp with torch: numba's exp is scalar libm without SVML, torch's is vectorized)."""
     N, D = x.shape
     P = mu.shape[1]
     half = x.dtype.type(0.5)
@@ -179,16 +194,16 @@ def receptive_fields(x, mu, sigma, out):  # pragma: no cover - compiled
             xv = x[n, d]
             for p in range(P):
                 z = (xv - mu[d, p]) / sigma[d, p]
-                out[n, d * P + p] = np.exp(-half * z * z)
+                out[n, d * P + p] = -half * z * z
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)
-def receptive_fields_backward(x, mu, sigma, grad, g_mu, g_sigma):  # pragma: no cover - compiled
-    """dL/dmu and dL/dsigma of receptive_fields, given dL/dA (N, D*P); g_mu/g_sigma (B, D, P) per-block sums."""
+def receptive_fields_backward(x, mu, sigma, stim, grad, g_mu, g_sigma):  # pragma: no cover - compiled
+    """dL/dmu and dL/dsigma of A = exp(receptive_exponents), given A (stim) and dL/dA (N, D*P); g_mu/g_sigma
+    (B, D, P) per-block sums."""
     N, D = x.shape
     P = mu.shape[1]
     B = g_mu.shape[0]
-    half = x.dtype.type(0.5)
     chunk = (N + B - 1) // B
     for blk in numba.prange(B):
         for n in range(blk * chunk, min(N, (blk + 1) * chunk)):
@@ -196,9 +211,8 @@ def receptive_fields_backward(x, mu, sigma, grad, g_mu, g_sigma):  # pragma: no 
                 xv = x[n, d]
                 for p in range(P):
                     s = sigma[d, p]
-                    diff = xv - mu[d, p]
-                    z = diff / s
-                    ga = grad[n, d * P + p] * np.exp(-half * z * z)
+                    z = (xv - mu[d, p]) / s
+                    ga = grad[n, d * P + p] * stim[n, d * P + p]
                     g_mu[blk, d, p] += ga * z / s
                     g_sigma[blk, d, p] += ga * z * z / s
 
