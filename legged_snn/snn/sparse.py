@@ -4,8 +4,9 @@ Spiking inputs are mostly silent (encoder ~10%, hidden layers often less), so ``
 weight columns of the inputs that fired: ``F.embedding_bag`` (mode "sum", FBGEMM's kernel on CPU) over the spike
 indices in CSR form, built by a parallel numba pass (torch.nonzero is single-threaded and was the bottleneck).
 The weight gradient ``G^T X`` is the same operation on the transposed pattern (CSC: for each input, the rows
-where it fired). The input gradient ``G W`` stays a dense matmul. Above ``DENSE_ABOVE`` density, or off the CPU,
-the plain matmul is used.
+where it fired). Where inputs fire at several of the T steps, ``CodedCsr`` holds each input's spike train as a
+code and adds its weight row once per sample, not once per spike. The input gradient ``G W`` stays a dense matmul
+(bf16 under mixed precision). Above ``DENSE_ABOVE`` density, or off the CPU, the plain matmul is used.
 """
 
 from __future__ import annotations
