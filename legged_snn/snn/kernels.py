@@ -1,4 +1,5 @@
-"""CPU kernels for the LIF recurrence (numba): one pass over memory for all T, threads over neurons.
+"""CPU kernels (numba) for the spiking core: the LIF recurrence (one pass over memory for all T, threads over
+neurons), the encoder's spikes and receptive fields, and the sparse spike products (CSR and spike-train codes).
 
 ``scan_forward`` / ``scan_backward`` compute exactly what ``neurons._LIFScan`` computes with torch ops
 (tests compare them); the torch version stays for other devices.
@@ -160,26 +161,6 @@ def fill_csr(x, offsets, indices):  # pragma: no cover - compiled
             if x[r, k] != 0:
                 indices[p] = k
                 p += 1
-
-
-@numba.njit(cache=True)
-def transpose_csr(indices, offsets, nnz, num_cols, col_offsets, rows):  # pragma: no cover - compiled
-    """CSR (row -> columns) to CSC (column -> rows, ascending): counting sort over the nnz entries."""
-    R = offsets.shape[0]
-    counts = np.zeros(num_cols, dtype=np.int64)
-    for p in range(nnz):
-        counts[indices[p]] += 1
-    acc = 0
-    for k in range(num_cols):
-        col_offsets[k] = acc
-        acc += counts[k]
-    fill = col_offsets.copy()
-    for r in range(R):
-        end = offsets[r + 1] if r + 1 < R else nnz
-        for p in range(offsets[r], end):
-            k = indices[p]
-            rows[fill[k]] = r
-            fill[k] += 1
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)

@@ -3,8 +3,8 @@
 Spiking inputs are mostly silent (encoder ~10%, hidden layers often less), so ``W x`` is the sum of the
 weight columns of the inputs that fired: ``F.embedding_bag`` (mode "sum", FBGEMM's kernel on CPU) over the spike
 indices in CSR form, built by a parallel numba pass (torch.nonzero is single-threaded and was the bottleneck).
-The weight gradient ``G^T X`` is the same operation on the transposed pattern (CSC: for each input, the rows
-where it fired). Where inputs fire at several of the T steps, ``CodedCsr`` holds each input's spike train as a
+The weight gradient ``G^T X`` is a scatter-add of the gradient rows into the columns that fired (one pass over
+the gradient). Where inputs fire at several of the T steps, ``CodedCsr`` holds each input's spike train as a
 code and adds its weight row once per sample, not once per spike. The input gradient ``G W`` stays a dense matmul
 (bf16 under mixed precision). Above ``DENSE_ABOVE`` density, or off the CPU, the plain matmul is used.
 """
@@ -68,13 +68,6 @@ class Csr:
         out = np.zeros((parts, self.cols, g.shape[1]), dtype=g.numpy().dtype)
         kernels.csr_scatter_add(self.indices.numpy(), self.offsets.numpy(), self.nnz, g.numpy(), out)
         return torch.from_numpy(out.sum(axis=0) if parts > 1 else out[0])
-
-    def transpose(self) -> Csr:
-        """The transposed pattern (for each column, the rows where it is one)."""
-        col_offsets = np.empty(self.cols, dtype=np.int64)
-        rows = np.empty(self.nnz, dtype=np.int64)
-        kernels.transpose_csr(self.indices.numpy(), self.offsets.numpy(), self.nnz, self.cols, col_offsets, rows)
-        return Csr(torch.from_numpy(rows), torch.from_numpy(col_offsets), self.cols, self.rows)
 
 
 @dataclass
