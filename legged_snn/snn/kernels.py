@@ -260,6 +260,16 @@ def dense_codes(x, codes, hist, adds):  # pragma: no cover - compiled
             adds[blk] += code_stats(codes[n], seen, n + 1)
 
 
+@numba.njit(cache=True)
+def codes_used(row, slot, used):  # pragma: no cover - compiled
+    """used[c] = whether code c (slot[code] = c) occurs in one sample's row of codes."""
+    used[:] = False
+    for k in range(row.shape[0]):
+        c = slot[row[k]]
+        if c >= 0:
+            used[c] = True
+
+
 @numba.njit(parallel=True, cache=True, fastmath=True)
 def coded_matmul(codes, slot, present, table, bias, out, B):  # pragma: no cover - compiled
     """out (T, N, H) = bias + sum of table rows k whose code (codes[n, k]) spikes at step t. Per sample, each active
@@ -273,19 +283,17 @@ def coded_matmul(codes, slot, present, table, bias, out, B):  # pragma: no cover
         u = np.empty((C, H), dtype=out.dtype)
         used = np.empty(C, dtype=np.bool_)
         for n in range(blk * chunk, min(N, (blk + 1) * chunk)):
-            used[:] = False
+            codes_used(codes[n], slot, used)
+            for c in range(C):
+                if used[c]:
+                    u[c] = 0
             for k in range(K):
                 c = slot[codes[n, k]]
                 if c >= 0:
                     row = table[k]
                     uc = u[c]
-                    if used[c]:
-                        for h in range(H):
-                            uc[h] += row[h]
-                    else:
-                        used[c] = True
-                        for h in range(H):
-                            uc[h] = row[h]
+                    for h in range(H):
+                        uc[h] += row[h]
             for t in range(T):
                 o = out[t, n]
                 for h in range(H):
@@ -311,11 +319,7 @@ def coded_t_matmul(codes, slot, present, grad, out):  # pragma: no cover - compi
         hc = np.empty((C, H), dtype=out.dtype)
         used = np.empty(C, dtype=np.bool_)
         for n in range(blk * chunk, min(N, (blk + 1) * chunk)):
-            used[:] = False
-            for k in range(K):
-                c = slot[codes[n, k]]
-                if c >= 0:
-                    used[c] = True
+            codes_used(codes[n], slot, used)
             for c in range(C):
                 if not used[c]:
                     continue
