@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from legged_snn.snn import kernels
-from legged_snn.snn.sparse import MAX_CODE_STEPS, CodedCsr, Csr, code_hist, coded_from_codes, pattern_from_dense
+from legged_snn.snn.sparse import CodedCsr, Csr, group_by_train, pattern_from_dense
 
 MODES = ("deterministic", "probabilistic")
 
@@ -99,13 +99,10 @@ class PopulationEncoder(nn.Module):
             T, (N, K) = self.timesteps, a.shape
             stim = a.detach().contiguous().numpy()
             th = stim.dtype.type(self.threshold)
-            if 1 < T <= MAX_CODE_STEPS:  # grouped by spike train where that pays (sparse.CodedCsr)
-                codes = np.empty((N, K), dtype=np.uint16)
-                hist, adds = code_hist(T, N)
-                kernels.encode_codes(stim, T, th, codes, hist, adds)
-                coded = coded_from_codes(codes, hist, adds, T)
-                if coded is not None:
-                    return None, coded
+            coded = group_by_train(T, N, K, lambda codes, hist, adds: kernels.encode_codes(stim, T, th, codes, hist,
+                                                                                           adds))
+            if coded is not None:  # grouped by spike train where that pays (sparse.CodedCsr)
+                return None, coded
             counts = np.empty((T, N), dtype=np.int64)
             offsets = np.zeros(T * N, dtype=np.int64)
             kernels.encode_pass(stim, T, th, counts, offsets, offsets, False)

@@ -199,12 +199,14 @@ def receptive_fields_backward(x, mu, sigma, stim, grad, g_mu, g_sigma):  # pragm
 
 
 @numba.njit(cache=True)
-def code_stats(row, seen, stamp):  # pragma: no cover - compiled
-    """Steps of the distinct nonzero codes in one sample's row: sum of popcount(code) over the codes it uses
-    (seen[code] == stamp marks a code already counted for this sample; stamps must grow from sample to sample)."""
+def code_stats(row, seen, stamp, hist):  # pragma: no cover - compiled
+    """Count one sample's codes into hist (2**T,) and return the steps of the distinct nonzero codes it uses: the
+    sum of popcount(code) over them (seen[code] == stamp marks a code already counted for this sample; stamps must
+    grow from sample to sample)."""
     total = 0
     for k in range(row.shape[0]):
         code = row[k]
+        hist[code] += 1
         if code != 0 and seen[code] != stamp:
             seen[code] = stamp
             c = code
@@ -236,8 +238,7 @@ def encode_codes(stim, T, th, codes, hist, adds):  # pragma: no cover - compiled
                             v -= th
                             code |= 1 << t
                 codes[n, k] = code
-                hist[blk, code] += 1
-            adds[blk] += code_stats(codes[n], seen, n + 1)
+            adds[blk] += code_stats(codes[n], seen, n + 1, hist[blk])
 
 
 @numba.njit(parallel=True, cache=True)
@@ -255,9 +256,7 @@ def dense_codes(x, codes, hist, adds):  # pragma: no cover - compiled
                 for k in range(K):
                     if x[t, n, k] != 0:
                         codes[n, k] |= 1 << t
-            for k in range(K):
-                hist[blk, codes[n, k]] += 1
-            adds[blk] += code_stats(codes[n], seen, n + 1)
+            adds[blk] += code_stats(codes[n], seen, n + 1, hist[blk])
 
 
 @numba.njit(cache=True)

@@ -11,6 +11,7 @@ code and adds its weight row once per sample, not once per spike. The input grad
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba
@@ -140,18 +141,24 @@ def code_hist(T: int, N: int) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros((blocks, 1 << T), dtype=np.int64), np.zeros(blocks, dtype=np.int64)
 
 
+def group_by_train(T: int, N: int, K: int, fill: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+                   ) -> CodedCsr | None:
+    """CodedCsr of (T, N, K) spikes whose codes a kernel writes: ``fill(codes (N, K) uint16, hist, adds)``
+    (``kernels.encode_codes`` or ``dense_codes``); None where T is out of range or grouping does not pay."""
+    if not 1 < T <= MAX_CODE_STEPS:
+        return None
+    codes = np.empty((N, K), dtype=np.uint16)
+    hist, adds = code_hist(T, N)
+    fill(codes, hist, adds)
+    return coded_from_codes(codes, hist, adds, T)
+
+
 def pattern_from_dense(x: torch.Tensor) -> Csr | CodedCsr:
     """The sparse form of (T, N, K) 0/1 CPU spikes over T*N t-major rows: grouped by code where that pays, else CSR."""
     T, N, K = x.shape
     arr = x.detach().contiguous().numpy()
-    if 1 < T <= MAX_CODE_STEPS:
-        codes = np.empty((N, K), dtype=np.uint16)
-        hist, adds = code_hist(T, N)
-        kernels.dense_codes(arr, codes, hist, adds)
-        coded = coded_from_codes(codes, hist, adds, T)
-        if coded is not None:
-            return coded
-    return csr_from_dense(x.reshape(T * N, K))
+    coded = group_by_train(T, N, K, lambda codes, hist, adds: kernels.dense_codes(arr, codes, hist, adds))
+    return coded if coded is not None else csr_from_dense(x.reshape(T * N, K))
 
 
 def csr_from_counts(x: np.ndarray, counts: np.ndarray) -> Csr:
