@@ -5,6 +5,9 @@
 All three in one run, same batch (4096), hidden [512, 256, 128], T = 5, P = 10, at obs 48 and obs 235, in float32
 and again under bf16 autocast (``--mixed_precision``; fields ``*_bf16_*``): the MLP and the reference then run their
 matmuls in bf16, our actor its dense gradient products (its spike sums stay exact float32).
+``dense_floor_over_mlp_flops_obs*`` is counted, not timed: the dense products that exact BPTT through T steps
+needs, over the MLP's whole forward + backward (2.09 at obs 48, 2.85 at obs 235); at equal matmul throughput
+``snn_over_mlp`` cannot go below it.
 The reference is written from PopSAN's published equations with the loop order of its paper: the time
 loop outside, the layers inside, plain autograd (rectangular surrogate), deterministic encoder in a loop.
 """
@@ -69,6 +72,20 @@ def mlp(obs_dim: int, actions: int, hidden: list[int]) -> nn.Module:
     return nn.Sequential(*layers, nn.Linear(sizes[-1], actions))
 
 
+def dense_flops(obs_dim: int, actions: int, hidden: list[int], n: int, T: int = 5, P: int = 10) -> tuple[int, int]:
+    """(ours, mlp) floating-point operations of the dense products one forward + backward cannot avoid.
+
+    Ours (exact BPTT): each layer after the first passes its gradient back once per step, ``G_t W`` over T*N rows
+    (the inputs' spikes do not help: G is dense); the encoder's straight-through gradient is one product over N
+    rows. The sums over spikes (forward, weight gradients) are not counted. The MLP: every matmul of its forward
+    and backward (no input gradient for the first layer)."""
+    snn_sizes, mlp_sizes = [obs_dim * P, *hidden, actions * P], [obs_dim, *hidden, actions]
+    ours = 2 * n * snn_sizes[0] * snn_sizes[1]
+    ours += sum(2 * T * n * i * o for i, o in zip(snn_sizes[1:-1], snn_sizes[2:]))
+    mlp = sum(2 * n * i * o * (2 if k == 0 else 3) for k, (i, o) in enumerate(zip(mlp_sizes[:-1], mlp_sizes[1:])))
+    return ours, mlp
+
+
 def timed(model: nn.Module, obs: torch.Tensor, reps: int, bf16: bool = False) -> float:
     """Median seconds of one forward + backward (loss = squared action mean), under bf16 autocast if ``bf16``."""
     times = []
@@ -94,6 +111,8 @@ def main() -> None:
     out: dict[str, float | str | int] = {"bench": "snn_speed", "batch": args.batch, "threads": torch.get_num_threads()}
     for d in (48, 235):
         obs = torch.randn(args.batch, d)
+        floor, mlp_flops = dense_flops(d, actions, hidden, args.batch)
+        out[f"dense_floor_over_mlp_flops_obs{d}"] = round(floor / mlp_flops, 2)  # a lower bound on snn_over_mlp
         ours = SpikingNetwork(d, actions, hidden, 5, 10, 10, NeuronCfg(reset="popsan"))
         ref = PopSanReference(d, actions, hidden)
         base = mlp(d, actions, hidden)

@@ -61,6 +61,14 @@ def test_encoder_clamps_inputs_beyond_its_range_to_the_edge_neuron():
     assert torch.equal(enc.stimulation(far), enc.stimulation(torch.tensor([[3.0, -3.0]])))
 
 
+def test_init_gain_scales_every_lif_layers_initial_synapses():
+    plain, scaled = _actor(), _actor(init_gain=2.0)  # same seed
+    for a, b in zip(plain.network.layers, scaled.network.layers):
+        torch.testing.assert_close(b.fc.weight, 2.0 * a.fc.weight)
+        torch.testing.assert_close(b.fc.bias, 2.0 * a.fc.bias)
+    torch.testing.assert_close(scaled.network.decoder.weight, plain.network.decoder.weight)  # the readout is not
+
+
 def test_readout_gain_scales_the_decoders_step_not_its_start():
     from legged_snn.snn.decoders import PopulationDecoder
 
@@ -267,6 +275,7 @@ def test_energy_report_hand_counted():
     ({"timesteps": 0}, "snn.timesteps (T) must be >= 1"),
     ({"pop_in": 1}, "snn.pop_in (P) must be >= 2"),
     ({"readout_gain": 0.0}, "snn.readout_gain must be > 0"),
+    ({"init_gain": -1.0}, "snn.init_gain must be > 0"),
     ({"neuron": {"voltage_decay": 2.0}}, "snn.neuron.voltage_decay must be in [0, 1]"),
     ({"neuron": {"threshold": -1.0}}, "snn.neuron.threshold must be > 0"),
 ])

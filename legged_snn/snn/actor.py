@@ -35,6 +35,8 @@ def check_snn_config(cfg: dict) -> None:
         raise ValueError(f"snn.encoder_mode must be 'deterministic' or 'probabilistic', got {cfg['encoder_mode']!r}")
     if not float(cfg.get("readout_gain", 1.0)) > 0:
         raise ValueError(f"snn.readout_gain must be > 0, got {cfg['readout_gain']}")
+    if not float(cfg.get("init_gain", 1.0)) > 0:
+        raise ValueError(f"snn.init_gain must be > 0, got {cfg['init_gain']}")
     if float(cfg.get("rate_reg", 0.0)) < 0:
         raise ValueError(f"snn.rate_reg must be >= 0, got {cfg['rate_reg']}")
     check_anneal(cfg.get("anneal"))
@@ -54,10 +56,10 @@ class SpikingActor(MLPModel):
                  neuron: dict | None = None, encoder_mode: str = "deterministic", history: str = "stack",
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
                  rate_reg: float = 0.0, readout_gain: float = 1.0, anneal: list[int] | None = None,
-                 activation: str | None = None) -> None:
+                 init_gain: float = 1.0, activation: str | None = None) -> None:
         check_snn_config({"history": history, "timesteps": timesteps, "pop_in": pop_in, "pop_out": pop_out,
                           "encoder_mode": encoder_mode, "neuron": neuron or {}, "rate_reg": rate_reg,
-                          "readout_gain": readout_gain, "anneal": anneal})
+                          "readout_gain": readout_gain, "anneal": anneal, "init_gain": init_gain})
         self.is_recurrent = history == "membrane"
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims=[1], activation="elu",
                          obs_normalization=obs_normalization, distribution_cfg=distribution_cfg)
@@ -65,7 +67,8 @@ class SpikingActor(MLPModel):
         neuron_cfg.validate("snn.neuron")
         self.history = history
         self.mlp = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
-                                  neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain)
+                                  neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain,
+                                  init_gain)
         self.network.rate_reg = float(rate_reg)
         self.anneal = check_anneal(anneal)  # (start, end) iterations of smooth -> spiking, or None (anneal.py)
         self.hidden_dims = list(hidden_dims)

@@ -79,13 +79,13 @@ class SpikingNetwork(nn.Module):
                  pop_in: int = 10, pop_out: int = 10, neuron: NeuronCfg | None = None,
                  encoder_mode: str = "deterministic",
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
-                 readout_gain: float = 1.0) -> None:
+                 readout_gain: float = 1.0, init_gain: float = 1.0) -> None:
         super().__init__()
         self.neuron = neuron or NeuronCfg()
         self.neuron.validate("snn.neuron")
         self.encoder = PopulationEncoder(obs_dim, pop_in, timesteps, mu_range, sigma2, encoder_mode)
         sizes = [self.encoder.out_features, *hidden_dims, num_actions * pop_out]
-        self.layers = nn.ModuleList(LIFLayer(i, o, self.neuron) for i, o in zip(sizes[:-1], sizes[1:]))
+        self.layers = nn.ModuleList(LIFLayer(i, o, self.neuron, init_gain) for i, o in zip(sizes[:-1], sizes[1:]))
         self.decoder = PopulationDecoder(num_actions, pop_out, tanh, readout_gain)
         self.timesteps = timesteps
         self.record = False

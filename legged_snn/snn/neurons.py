@@ -195,11 +195,18 @@ def lif_scan_reference(current: torch.Tensor, state, cfg: NeuronCfg, smooth: flo
 class LIFLayer(nn.Module):
     """Linear synapses + current-based LIF neurons; input (T, N, in) spikes -> (T, N, out) spikes."""
 
-    def __init__(self, in_features: int, out_features: int, cfg: NeuronCfg) -> None:
+    def __init__(self, in_features: int, out_features: int, cfg: NeuronCfg, init_gain: float = 1.0) -> None:
+        """``init_gain`` scales torch's default uniform(+-1/sqrt(in)) weights and biases: binary inputs firing at
+        rate r give currents ~sqrt(r) as large as unit-variance inputs would, so at gain 1 the state-dependent
+        part of the rates shrinks layer by layer (docs/snn.md, "Initial gain")."""
         super().__init__()
         cfg.validate()
         self.cfg = cfg
         self.fc = nn.Linear(in_features, out_features)
+        if init_gain != 1.0:
+            with torch.no_grad():
+                self.fc.weight.mul_(init_gain)
+                self.fc.bias.mul_(init_gain)
         self.out_features = out_features
 
     def zero_state(self, n: int, device=None, dtype=torch.float32):

@@ -1,0 +1,27 @@
+"""bench/snn_speed.py's counted floor: the dense products of exact BPTT against the MLP's forward + backward."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "snn_speed.py")
+_spec = importlib.util.spec_from_file_location("bench_snn_speed", _path)
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+
+def test_mlp_flops_are_what_torch_counts():
+    torch.manual_seed(0)
+    model, obs = bench.mlp(7, 3, [16, 8]), torch.randn(32, 7)
+    with FlopCounterMode(display=False) as counter:
+        model(obs).square().mean().backward()
+    assert bench.dense_flops(7, 3, [16, 8], 32)[1] == counter.get_total_flops()
+
+
+def test_snn_floor_by_hand():
+    # sizes [obs 2 x P 2 = 4, 3, actions 1 x P 2 = 2], N = 1, T = 2: encoder 2*4*3 = 24, layer 2 2*T*3*2 = 24
+    assert bench.dense_flops(2, 1, [3], 1, T=2, P=2)[0] == 48
