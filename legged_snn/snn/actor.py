@@ -33,10 +33,9 @@ def check_snn_config(cfg: dict) -> None:
             raise ValueError(f"snn.{key} (P) must be >= 2, got {cfg[key]}")
     if cfg.get("encoder_mode", "deterministic") not in ("deterministic", "probabilistic"):
         raise ValueError(f"snn.encoder_mode must be 'deterministic' or 'probabilistic', got {cfg['encoder_mode']!r}")
-    if not float(cfg.get("readout_gain", 1.0)) > 0:
-        raise ValueError(f"snn.readout_gain must be > 0, got {cfg['readout_gain']}")
-    if not float(cfg.get("init_gain", 1.0)) > 0:
-        raise ValueError(f"snn.init_gain must be > 0, got {cfg['init_gain']}")
+    for key in ("readout_gain", "init_gain"):
+        if not float(cfg.get(key, 1.0)) > 0:
+            raise ValueError(f"snn.{key} must be > 0, got {cfg[key]}")
     if float(cfg.get("rate_reg", 0.0)) < 0:
         raise ValueError(f"snn.rate_reg must be >= 0, got {cfg['rate_reg']}")
     check_anneal(cfg.get("anneal"))

@@ -203,10 +203,9 @@ class LIFLayer(nn.Module):
         cfg.validate()
         self.cfg = cfg
         self.fc = nn.Linear(in_features, out_features)
-        if init_gain != 1.0:
-            with torch.no_grad():
-                self.fc.weight.mul_(init_gain)
-                self.fc.bias.mul_(init_gain)
+        with torch.no_grad():
+            self.fc.weight.mul_(init_gain)
+            self.fc.bias.mul_(init_gain)
         self.out_features = out_features
 
     def zero_state(self, n: int, device=None, dtype=torch.float32):
