@@ -45,9 +45,10 @@ def test_hand_computed_smooth_trajectory(lam, expected):
 
 @pytest.mark.parametrize("reset", ["zero", "subtract", "popsan"])
 @pytest.mark.parametrize("lam", [0.3, 1.0])
-def test_kernel_equals_reference_when_smooth(reset, lam):
+@pytest.mark.parametrize("kind", ["rect", "sigmoid"])
+def test_kernel_equals_reference_when_smooth(reset, lam, kind):
     torch.manual_seed(3)
-    cfg = NeuronCfg(reset=reset)
+    cfg = NeuronCfg(reset=reset, surrogate=kind)
     current = torch.randn(5, 8, 6, dtype=torch.float64, requires_grad=True)
     v0 = torch.randn(8, 6, dtype=torch.float64, requires_grad=True)
     c0 = torch.randn(8, 6, dtype=torch.float64, requires_grad=True)

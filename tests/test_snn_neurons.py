@@ -6,7 +6,10 @@ import pytest
 import snntorch as snn
 import torch
 
-from legged_snn.snn.neurons import LIFLayer, NeuronCfg, RectSpike, lif_scan, lif_scan_reference, rect_surrogate
+from snntorch import surrogate
+
+from legged_snn.snn.neurons import (LIFLayer, NeuronCfg, RectSpike, SigmoidSpike, lif_scan, lif_scan_reference,
+                                    rect_surrogate, smooth_output)
 
 
 def _zeros(n, h, dtype=torch.float64):
@@ -43,16 +46,33 @@ def test_surrogate_is_step_forward_and_window_backward():
     assert x.grad.tolist() == [0, 0, 2, 2, 2, 0, 0]
 
 
-@pytest.mark.parametrize("reset", ["zero", "subtract"])
-def test_fused_scan_equals_snntorch_synaptic(reset):
+def test_sigmoid_surrogate_is_step_forward_and_sigmoid_slope_backward():
+    x = torch.tensor([-3.0, -0.2, 0.0, 0.2, 3.0], dtype=torch.float64, requires_grad=True)
+    y = SigmoidSpike.apply(x, 0.5)
+    assert y.tolist() == [0, 0, 0, 1, 1]
+    y.sum().backward()
+    k = 4.0  # 2 / w
+    s = torch.sigmoid(k * x.detach())
+    torch.testing.assert_close(x.grad, k * s * (1 - s), atol=1e-15, rtol=0)
+    assert x.grad[2].item() == pytest.approx(1.0)  # slope 1 / (2 w) at the threshold, as the rectangle's
+    assert x.grad[0].item() > 0  # never zero: a silent neuron still gets a gradient
+    # its integral is the smooth output, with the same slope
+    v = torch.tensor([0.5 - 1e-4, 0.5 + 1e-4], dtype=torch.float64)
+    assert smooth_output(v, 0.5, 0.5, kind=1).diff().item() / 2e-4 == pytest.approx(1.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("reset,kind", [("zero", "rect"), ("subtract", "rect"), ("zero", "sigmoid"),
+                                        ("subtract", "sigmoid")])
+def test_fused_scan_equals_snntorch_synaptic(reset, kind):
     torch.manual_seed(0)
-    cfg = NeuronCfg(reset=reset)
+    cfg = NeuronCfg(reset=reset, surrogate=kind)
     current = torch.randn(6, 9, 7, dtype=torch.float64, requires_grad=True)
     grad = torch.randn(6, 9, 7, dtype=torch.float64)
     ours, _ = lif_scan(current, _zeros(9, 7), cfg)
     g_ours, = torch.autograd.grad((ours * grad).sum(), current)
     lif = snn.Synaptic(alpha=cfg.current_decay, beta=cfg.voltage_decay, threshold=cfg.threshold,
-                       reset_mechanism=reset, spike_grad=rect_surrogate(cfg.surrogate_width))
+                       reset_mechanism=reset, spike_grad=rect_surrogate(cfg.surrogate_width) if kind == "rect"
+                       else surrogate.sigmoid(slope=2.0 / cfg.surrogate_width))
     syn = mem = torch.zeros(9, 7, dtype=torch.float64)
     out = []
     for t in range(6):
@@ -61,13 +81,15 @@ def test_fused_scan_equals_snntorch_synaptic(reset):
     ref = torch.stack(out)
     g_ref, = torch.autograd.grad((ref * grad).sum(), current)
     assert ours.sum() > 0 and torch.equal(ours, ref)
-    torch.testing.assert_close(g_ours, g_ref, atol=1e-12, rtol=0)
+    # snntorch's sigmoid surrogate returns float32 spikes, so its gradient carries float32 rounding
+    torch.testing.assert_close(g_ours, g_ref, atol=1e-12 if kind == "rect" else 1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("reset", ["zero", "subtract", "popsan"])
-def test_fused_scan_equals_autograd_reference_with_state(reset):
+@pytest.mark.parametrize("kind", ["rect", "sigmoid"])
+def test_fused_scan_equals_autograd_reference_with_state(reset, kind):
     torch.manual_seed(1)
-    cfg = NeuronCfg(reset=reset)
+    cfg = NeuronCfg(reset=reset, surrogate=kind)
     current = torch.randn(5, 4, 6, dtype=torch.float64, requires_grad=True)
     c0 = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
     v0 = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
@@ -112,6 +134,7 @@ def test_layer_major_equals_time_major():
     ("voltage_decay", -0.1, "voltage_decay must be in [0, 1]"),
     ("threshold", 0.0, "threshold must be > 0"),
     ("reset", "bounce", "reset must be one of"),
+    ("surrogate", "atan", "surrogate must be one of"),
 ])
 def test_invalid_neuron_constants(field, value, needle):
     with pytest.raises(ValueError, match=needle.replace("[", r"\[").replace("]", r"\]")):

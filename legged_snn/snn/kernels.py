@@ -12,14 +12,18 @@ import numpy as np
 
 
 @numba.njit(parallel=True, cache=True, fastmath=False)
-def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smooth):  # pragma: no cover - compiled
+def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smooth,
+                 kind):  # pragma: no cover - compiled
     """current, spikes: (T, M, H); c, v, o: (M, H) initial state, updated in place to the final one;
-    window (T, M, H) uint8: 1 where |v - th| < width (the surrogate's support, all BPTT needs of v).
-    smooth in [0, 1]: output (1 - smooth) H(v - th) + smooth clip(1/2 + (v - th) / (2 width), 0, 1) (0: spikes)."""
+    window (T, M, H): all BPTT needs of v. kind 0 (rect): uint8, 1 where |v - th| < width; kind 1 (sigmoid): the
+    surrogate dO/dv = k s (1 - s), s = sigmoid(k (v - th)), k = 2 / width, in current's dtype.
+    smooth in [0, 1]: output (1 - smooth) H(v - th) + smooth integral (0: spikes); the integral is
+    clip(1/2 + (v - th) / (2 width), 0, 1) (rect) or s (sigmoid)."""
     T, M, H = current.shape
     one = current.dtype.type(1.0)
     half = current.dtype.type(0.5)
     inv = one / (2 * width)
+    k = 2 * one / width
     for i in numba.prange(M):
         for t in range(T):
             for j in range(H):
@@ -32,25 +36,31 @@ def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smoot
                 else:
                     vi = v[i, j] * b * (one - oi) + ci
                 si = one if vi > th else 0 * one
-                if smooth > 0:
-                    ramp = min(one, max(0 * one, half + (vi - th) * inv))
-                    si = (one - smooth) * si + smooth * ramp
+                if kind == 0:
+                    window[t, i, j] = 1 if abs(vi - th) < width else 0
+                    if smooth > 0:
+                        ramp = min(one, max(0 * one, half + (vi - th) * inv))
+                        si = (one - smooth) * si + smooth * ramp
+                else:
+                    sg = one / (one + np.exp(-k * (vi - th)))
+                    window[t, i, j] = k * sg * (one - sg)
+                    if smooth > 0:
+                        si = (one - smooth) * si + smooth * sg
                 c[i, j] = ci
                 v[i, j] = vi
                 o[i, j] = si
-                window[t, i, j] = 1 if abs(vi - th) < width else 0
                 spikes[t, i, j] = si
 
 
 @numba.njit(parallel=True, cache=True, fastmath=False)
 def scan_backward(g_spikes, g_c, g_v, window, spikes, o0, g_current, g_c0, g_v0, a, b, reset,
-                  width):  # pragma: no cover - compiled
-    """BPTT of scan_forward: g_spikes (T, M, H), g_c/g_v (M, H) grads of the final state -> g_current, g_c0, g_v0.
+                  scale):  # pragma: no cover - compiled
+    """BPTT of scan_forward: g_spikes (T, M, H), g_c/g_v (M, H) grads of the final state -> g_current, g_c0, g_v0;
+    the surrogate is scale x window (rect: 1 / (2 width); sigmoid: 1).
 
     g_v0 / g_c0 rows hold the running dL/dv_{t+1}, dL/dc_{t+1} during the sweep (innermost loop over neurons)."""
     T, M, H = spikes.shape
     one = spikes.dtype.type(1.0)
-    scale = one / (2 * width)
     for i in numba.prange(M):
         gvn = g_v0[i]
         gcn = g_c0[i]

@@ -6,10 +6,13 @@ Neuron (snntorch ``Synaptic`` semantics, reset detached, reset applied on the st
     zero:      v_t = (b v_{t-1} + c_t) (1 - o_{t-1})
     subtract:  v_t =  b v_{t-1} + c_t - th o_{t-1}
     popsan:    v_t =  b v_{t-1} (1 - o_{t-1}) + c_t    (PopSAN's published form)
-    o_t = H(v_t - th), surrogate dO/dv = 1 / (2 w) inside |v - th| < w (rectangular)
+    o_t = H(v_t - th), surrogate dO/dv (``surrogate``, half-width ``w``):
+      rect:    1 / (2 w) inside |v - th| < w                      integral clip(1/2 + (v - th) / (2 w), 0, 1)
+      sigmoid: k s (1 - s), s = sigmoid(k (v - th)), k = 2 / w    integral s (snntorch's ``surrogate.sigmoid``)
+    (both have slope 1 / (2 w) at the threshold; the sigmoid's never vanishes, so silent neurons still learn)
 
 ``smooth`` (lambda in [0, 1], 0 = spiking) mixes the step with the surrogate's own integral,
-``o_t = (1 - lambda) H(v_t - th) + lambda clip(1/2 + (v_t - th) / (2 w), 0, 1)``: at 1 the forward is the smooth
+``o_t = (1 - lambda) H(v_t - th) + lambda integral(v_t)``: at 1 the forward is the smooth
 function the backward assumes, and a weight step moves the output by what the gradient predicts; lowering lambda to
 0 hardens the network into spikes (``legged_snn/snn/anneal.py``). The backward is the same surrogate for every lambda.
 
@@ -30,6 +33,7 @@ from legged_snn.snn import kernels
 from legged_snn.snn.sparse import spike_linear
 
 RESETS = ("zero", "subtract", "popsan")
+SURROGATES = ("rect", "sigmoid")
 
 
 @dataclass
@@ -38,7 +42,8 @@ class NeuronCfg:
     voltage_decay: float = 0.75  # b in [0, 1]
     threshold: float = 0.5  # th > 0
     reset: str = "zero"  # one of RESETS
-    surrogate_width: float = 0.5  # w > 0: half-width of the rectangular surrogate window
+    surrogate_width: float = 0.5  # w > 0: half-width of the rectangular window (sigmoid: slope k = 2 / w)
+    surrogate: str = "rect"  # one of SURROGATES
 
     def validate(self, where: str = "neuron") -> None:
         """One-line ValueError naming the bad field and what is allowed."""
@@ -52,6 +57,8 @@ class NeuronCfg:
             raise ValueError(f"{where}.reset must be one of {list(RESETS)}, got {self.reset!r}")
         if self.surrogate_width <= 0:
             raise ValueError(f"{where}.surrogate_width must be > 0, got {self.surrogate_width}")
+        if self.surrogate not in SURROGATES:
+            raise ValueError(f"{where}.surrogate must be one of {list(SURROGATES)}, got {self.surrogate!r}")
 
 
 class RectSpike(torch.autograd.Function):
@@ -69,9 +76,28 @@ class RectSpike(torch.autograd.Function):
         return grad * (x.abs() < ctx.width).to(grad.dtype) / (2.0 * ctx.width), None
 
 
-def ramp(v: torch.Tensor, th: float, width: float) -> torch.Tensor:
-    """The rectangular surrogate's integral, clip(1/2 + (v - th) / (2 width), 0, 1): a neuron's smooth output
-    (``kernels.scan_forward`` computes the same in numba)."""
+class SigmoidSpike(torch.autograd.Function):
+    """Heaviside forward; k sigmoid(k x) (1 - sigmoid(k x)) backward, k = 2 / w. x = v - th."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, width: float = 0.5) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.width = width
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (x,) = ctx.saved_tensors
+        k = 2.0 / ctx.width
+        s = torch.sigmoid(k * x)
+        return grad * k * s * (1.0 - s), None
+
+
+def smooth_output(v: torch.Tensor, th: float, width: float, kind: int = 0) -> torch.Tensor:
+    """The surrogate's integral at v (a neuron's smooth output, in [0, 1]): kind 0 (rect) clip(1/2 + (v - th) /
+    (2 width), 0, 1), kind 1 (sigmoid) sigmoid(2 (v - th) / width). ``kernels.scan_forward`` computes the same."""
+    if kind == 1:
+        return torch.sigmoid(2.0 * (v - th) / width)
     return (0.5 + (v - th) / (2.0 * width)).clamp(0.0, 1.0)
 
 
@@ -80,22 +106,37 @@ def rect_surrogate(width: float = 0.5):
     return lambda x: RectSpike.apply(x, width)
 
 
+def spike_fn(cfg: NeuronCfg):
+    """x = v - th -> 0/1 spikes with ``cfg``'s surrogate gradient (also a snntorch ``spike_grad``)."""
+    fn = SigmoidSpike if cfg.surrogate == "sigmoid" else RectSpike
+    return lambda x: fn.apply(x, cfg.surrogate_width)
+
+
+def _surrogate_grad(x: torch.Tensor, width: float, kind: int) -> torch.Tensor:
+    """dO/dv at x = v - th (torch loop path of the scan's BPTT)."""
+    if kind == 1:
+        s = torch.sigmoid(2.0 * x / width)
+        return 2.0 / width * s * (1.0 - s)
+    return (x.abs() < width).to(x.dtype) / (2.0 * width)
+
+
 class _LIFScan(torch.autograd.Function):
     """Elementwise LIF recurrence over T with hand-written BPTT."""
 
     @staticmethod
     def forward(ctx, current: torch.Tensor, c0: torch.Tensor, v0: torch.Tensor, o0: torch.Tensor,
-                a: float, b: float, th: float, reset: int, width: float, smooth: float = 0.0):
+                a: float, b: float, th: float, reset: int, width: float, smooth: float = 0.0, kind: int = 0):
         T = current.shape[0]
         spikes = torch.empty_like(current)
+        ctx.consts = (a, b, th, reset, width, kind)
         if _use_kernels(current):
             c, v, o = (x.detach().clone(memory_format=torch.contiguous_format) for x in (c0, v0, o0))
             k = np.dtype(kernels.as_np(current).dtype).type
-            window = torch.empty(current.shape, dtype=torch.uint8)
+            # the surrogate's value per neuron-step: a 0/1 window (rect) or dO/dv itself (sigmoid)
+            window = torch.empty(current.shape, dtype=torch.uint8 if kind == 0 else current.dtype)
             kernels.scan_forward(kernels.as_np(current), c.numpy(), v.numpy(), o.numpy(), spikes.numpy(),
-                                 window.numpy(), k(a), k(b), k(th), reset, k(width), k(smooth))
+                                 window.numpy(), k(a), k(b), k(th), reset, k(width), k(smooth), kind)
             ctx.save_for_backward(window, spikes, o0)
-            ctx.consts = (a, b, th, reset, width)
             return spikes, c, v, o
         volts = torch.empty_like(current)
         c, v, o = c0, v0, o0
@@ -109,17 +150,16 @@ class _LIFScan(torch.autograd.Function):
                 v = v * b * (1.0 - o) + c
             o = (v > th).to(current.dtype)
             if smooth > 0:
-                o = o + smooth * (ramp(v, th, width) - o)
+                o = o + smooth * (smooth_output(v, th, width, kind) - o)
             volts[t] = v
             spikes[t] = o
         ctx.save_for_backward(volts, spikes, o0)
-        ctx.consts = (a, b, th, reset, width)
         return spikes, c, v, o
 
     @staticmethod
     def backward(ctx, g_spikes, g_c, g_v, g_o):
-        volts, spikes, o0 = ctx.saved_tensors  # volts is the uint8 surrogate window on the kernel path
-        a, b, th, reset, width = ctx.consts
+        volts, spikes, o0 = ctx.saved_tensors  # volts is the surrogate's window on the kernel path
+        a, b, th, reset, width, kind = ctx.consts
         if _use_kernels(spikes):
             zeros = torch.zeros_like(spikes[0])
             g_current = torch.empty_like(spikes)
@@ -129,15 +169,14 @@ class _LIFScan(torch.autograd.Function):
             kernels.scan_backward(kernels.as_np(gs), kernels.as_np(g_c if g_c is not None else zeros),
                                   kernels.as_np(g_v if g_v is not None else zeros), kernels.as_np(volts),
                                   kernels.as_np(spikes), kernels.as_np(o0), g_current.numpy(), g_c0.numpy(),
-                                  g_v0.numpy(), k(a), k(b), reset, k(width))
-            return g_current, g_c0, g_v0, None, None, None, None, None, None, None
+                                  g_v0.numpy(), k(a), k(b), reset, k(1.0 / (2.0 * width) if kind == 0 else 1.0))
+            return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None
         T = volts.shape[0]
         g_current = torch.empty_like(volts)
         zero = torch.zeros_like(volts[0])
         gv_next, gc_next = zero, zero  # dL/dv_{t+1}, dL/dc_{t+1}
-        scale = 1.0 / (2.0 * width)
         for t in range(T - 1, -1, -1):
-            surrogate = ((volts[t] - th).abs() < width).to(volts.dtype) * scale
+            surrogate = _surrogate_grad(volts[t] - th, width, kind)
             gv = g_spikes[t] * surrogate if g_spikes is not None else zero
             if t == T - 1:
                 gv = gv + (g_v if g_v is not None else zero)
@@ -151,7 +190,7 @@ class _LIFScan(torch.autograd.Function):
         # gradients w.r.t. the initial state (membrane mode carries it across control steps)
         g_v0 = gv_next * (b * (1.0 - o0) if reset in (0, 2) else b)
         g_c0 = gc_next * a
-        return g_current, g_c0, g_v0, None, None, None, None, None, None, None
+        return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None
 
 
 USE_KERNELS = True
@@ -168,13 +207,14 @@ def lif_scan(current: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, tor
     c0, v0, o0 = state
     reset = RESETS.index(cfg.reset)
     spikes, c, v, o = _LIFScan.apply(current, c0, v0, o0, cfg.current_decay, cfg.voltage_decay, cfg.threshold,
-                                     reset, cfg.surrogate_width, float(smooth))
+                                     reset, cfg.surrogate_width, float(smooth), SURROGATES.index(cfg.surrogate))
     return spikes, (c, v, o)
 
 
 def lif_scan_reference(current: torch.Tensor, state, cfg: NeuronCfg, smooth: float = 0.0):
     """The same recurrence with plain autograd ops (readable reference, used by tests and exports)."""
     c, v, o = state
+    spike, kind = spike_fn(cfg), SURROGATES.index(cfg.surrogate)
     out = []
     for t in range(current.shape[0]):
         c = cfg.current_decay * c + current[t]
@@ -185,9 +225,9 @@ def lif_scan_reference(current: torch.Tensor, state, cfg: NeuronCfg, smooth: flo
             v = cfg.voltage_decay * v + c - cfg.threshold * o_prev
         else:
             v = cfg.voltage_decay * v * (1.0 - o_prev) + c
-        o = RectSpike.apply(v - cfg.threshold, cfg.surrogate_width)
-        if smooth > 0:  # forward mixes in the ramp; backward stays the surrogate (d ramp/dv = surrogate)
-            o = o + smooth * (ramp(v, cfg.threshold, cfg.surrogate_width) - o).detach()
+        o = spike(v - cfg.threshold)
+        if smooth > 0:  # forward mixes in the integral; backward stays the surrogate (its derivative)
+            o = o + smooth * (smooth_output(v, cfg.threshold, cfg.surrogate_width, kind) - o).detach()
         out.append(o)
     return torch.stack(out), (c, v, o)
 
