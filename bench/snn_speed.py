@@ -7,7 +7,9 @@ and again under bf16 autocast (``--mixed_precision``; fields ``*_bf16_*``): the 
 matmuls in bf16, our actor its dense gradient products (its spike sums stay exact float32).
 ``dense_floor_over_mlp_flops_obs*`` is counted, not timed: the dense products that exact BPTT through T steps
 needs, over the MLP's whole forward + backward (2.09 at obs 48, 2.85 at obs 235); at equal matmul throughput
-``snn_over_mlp`` cannot go below it.
+``snn_over_mlp`` cannot go below it. ``forward_over_mlp_obs*`` is timed: our actor's forward alone (with autograd
+recording, as in training) over the MLP's whole forward + backward, the bound on ``snn_over_mlp`` for any backward,
+an approximate one (rate-based, truncated) included.
 The reference is written from PopSAN's published equations with the loop order of its paper: the time
 loop outside, the layers inside, plain autograd (rectangular surrogate), deterministic encoder in a loop.
 """
@@ -86,18 +88,21 @@ def dense_flops(obs_dim: int, actions: int, hidden: list[int], n: int, T: int = 
     return ours, mlp
 
 
-def timed(model: nn.Module, obs: torch.Tensor, reps: int, bf16: bool = False) -> float:
-    """Median seconds of one forward + backward (loss = squared action mean), under bf16 autocast if ``bf16``."""
-    times = []
+def timed(model: nn.Module, obs: torch.Tensor, reps: int, bf16: bool = False) -> tuple[float, float]:
+    """Median seconds of one forward + backward (loss = squared action mean), under bf16 autocast if ``bf16``, and
+    median seconds of its forward part alone."""
+    times, forwards = [], []
     for i in range(reps + 1):
         model.zero_grad(set_to_none=True)
         t = time.perf_counter()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             loss = model(obs).float().square().mean()
+        t_forward = time.perf_counter() - t
         loss.backward()
         if i:  # the first call warms up
             times.append(time.perf_counter() - t)
-    return sorted(times)[len(times) // 2]
+            forwards.append(t_forward)
+    return sorted(times)[len(times) // 2], sorted(forwards)[len(forwards) // 2]
 
 
 def main() -> None:
@@ -117,10 +122,12 @@ def main() -> None:
         ref = PopSanReference(d, actions, hidden)
         base = mlp(d, actions, hidden)
         for tag, bf16 in (("", False), ("_bf16", True)):  # fp32; bf16 autocast (--mixed_precision) for all three
-            t_ours = timed(ours, obs, args.reps, bf16)
-            t_ref = timed(ref, obs, max(2, args.reps // 2), bf16)
-            t_mlp = timed(base, obs, args.reps, bf16)
+            t_ours, t_fwd = timed(ours, obs, args.reps, bf16)
+            t_ref = timed(ref, obs, max(2, args.reps // 2), bf16)[0]
+            t_mlp = timed(base, obs, args.reps, bf16)[0]
             out.update({f"ours{tag}_ms_obs{d}": round(t_ours * 1e3, 1), f"mlp{tag}_ms_obs{d}": round(t_mlp * 1e3, 1),
+                        f"ours_forward{tag}_ms_obs{d}": round(t_fwd * 1e3, 1),
+                        f"forward_over_mlp{tag}_obs{d}": round(t_fwd / t_mlp, 2),
                         f"reference{tag}_ms_obs{d}": round(t_ref * 1e3, 1),
                         f"speedup_vs_reference{tag}_obs{d}": round(t_ref / t_ours, 2),
                         f"snn_over_mlp{tag}_obs{d}": round(t_ours / t_mlp, 2)})

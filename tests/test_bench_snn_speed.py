@@ -25,3 +25,11 @@ def test_mlp_flops_are_what_torch_counts():
 def test_snn_floor_by_hand():
     # sizes [obs 2 x P 2 = 4, 3, actions 1 x P 2 = 2], N = 1, T = 2: encoder 2*4*3 = 24, layer 2 2*T*3*2 = 24
     assert bench.dense_flops(2, 1, [3], 1, T=2, P=2)[0] == 48
+
+
+def test_timed_returns_the_forward_within_the_whole_step():
+    torch.manual_seed(0)
+    model, obs = bench.mlp(7, 3, [16, 8]), torch.randn(32, 7)
+    total, forward = bench.timed(model, obs, reps=3)
+    assert 0 < forward < total
+    assert model[0].weight.grad is not None  # the backward ran

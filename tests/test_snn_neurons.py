@@ -5,11 +5,18 @@ from __future__ import annotations
 import pytest
 import snntorch as snn
 import torch
-
 from snntorch import surrogate
 
-from legged_snn.snn.neurons import (LIFLayer, NeuronCfg, RectSpike, SigmoidSpike, lif_scan, lif_scan_reference,
-                                    rect_surrogate, smooth_output)
+from legged_snn.snn.neurons import (
+    LIFLayer,
+    NeuronCfg,
+    RectSpike,
+    SigmoidSpike,
+    lif_scan,
+    lif_scan_reference,
+    rect_surrogate,
+    smooth_output,
+)
 
 
 def _zeros(n, h, dtype=torch.float64):
