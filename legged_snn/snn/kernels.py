@@ -12,11 +12,12 @@ import numpy as np
 
 
 @numba.njit(parallel=True, cache=True, fastmath=False)
-def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smooth,
-                 kind):  # pragma: no cover - compiled
+def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smooth, kind,
+                 store):  # pragma: no cover - compiled
     """current, spikes: (T, M, H); c, v, o: (M, H) initial state, updated in place to the final one;
-    window (T, M, H): all BPTT needs of v. kind 0 (rect): uint8, 1 where |v - th| < width; kind 1 (sigmoid): the
-    surrogate dO/dv = k s (1 - s), s = sigmoid(k (v - th)), k = 2 / width, in current's dtype.
+    window (T, M, H): all BPTT needs of v. kind 0 (rect): uint8, 1 where |v - th| < width; kind 1 (sigmoid): v - th
+    in current's dtype (the caller turns it into dO/dv = k s (1 - s), s = sigmoid(k (v - th)), k = 2 / width, with
+    torch's vectorized exp, and only when a backward needs it); store False (inference) leaves window unwritten.
     smooth in [0, 1]: output (1 - smooth) H(v - th) + smooth integral (0: spikes); the integral is
     clip(1/2 + (v - th) / (2 width), 0, 1) (rect) or s (sigmoid)."""
     T, M, H = current.shape
@@ -37,15 +38,16 @@ def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smoot
                     vi = v[i, j] * b * (one - oi) + ci
                 si = one if vi > th else 0 * one
                 if kind == 0:
-                    window[t, i, j] = 1 if abs(vi - th) < width else 0
+                    if store:
+                        window[t, i, j] = 1 if abs(vi - th) < width else 0
                     if smooth > 0:
                         ramp = min(one, max(0 * one, half + (vi - th) * inv))
                         si = (one - smooth) * si + smooth * ramp
                 else:
-                    sg = one / (one + np.exp(-k * (vi - th)))
-                    window[t, i, j] = k * sg * (one - sg)
+                    if store:
+                        window[t, i, j] = vi - th
                     if smooth > 0:
-                        si = (one - smooth) * si + smooth * sg
+                        si = (one - smooth) * si + smooth * (one / (one + np.exp(-k * (vi - th))))
                 c[i, j] = ci
                 v[i, j] = vi
                 o[i, j] = si

@@ -125,17 +125,19 @@ class _LIFScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, current: torch.Tensor, c0: torch.Tensor, v0: torch.Tensor, o0: torch.Tensor,
-                a: float, b: float, th: float, reset: int, width: float, smooth: float = 0.0, kind: int = 0):
+                a: float, b: float, th: float, reset: int, width: float, smooth: float = 0.0, kind: int = 0,
+                store: bool = True):
         T = current.shape[0]
         spikes = torch.empty_like(current)
         ctx.consts = (a, b, th, reset, width, kind)
         if _use_kernels(current):
             c, v, o = (x.detach().clone(memory_format=torch.contiguous_format) for x in (c0, v0, o0))
             k = np.dtype(kernels.as_np(current).dtype).type
-            # the surrogate's value per neuron-step: a 0/1 window (rect) or dO/dv itself (sigmoid)
-            window = torch.empty(current.shape, dtype=torch.uint8 if kind == 0 else current.dtype)
+            # what BPTT needs of v per neuron-step: a 0/1 window (rect) or v - th (sigmoid)
+            window = torch.empty(current.shape if store else (1, 1, 1),
+                                 dtype=torch.uint8 if kind == 0 else current.dtype)
             kernels.scan_forward(kernels.as_np(current), c.numpy(), v.numpy(), o.numpy(), spikes.numpy(),
-                                 window.numpy(), k(a), k(b), k(th), reset, k(width), k(smooth), kind)
+                                 window.numpy(), k(a), k(b), k(th), reset, k(width), k(smooth), kind, store)
             ctx.save_for_backward(window, spikes, o0)
             return spikes, c, v, o
         volts = torch.empty_like(current)
@@ -166,11 +168,13 @@ class _LIFScan(torch.autograd.Function):
             g_c0, g_v0 = torch.empty_like(zeros), torch.empty_like(zeros)
             gs = g_spikes if g_spikes is not None else torch.zeros_like(spikes)
             k = np.dtype(kernels.as_np(spikes).dtype).type
+            if kind == 1:  # v - th -> the sigmoid surrogate's dO/dv (then scale 1)
+                volts = _surrogate_grad(volts, width, kind)
             kernels.scan_backward(kernels.as_np(gs), kernels.as_np(g_c if g_c is not None else zeros),
                                   kernels.as_np(g_v if g_v is not None else zeros), kernels.as_np(volts),
                                   kernels.as_np(spikes), kernels.as_np(o0), g_current.numpy(), g_c0.numpy(),
                                   g_v0.numpy(), k(a), k(b), reset, k(1.0 / (2.0 * width) if kind == 0 else 1.0))
-            return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None
+            return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None
         T = volts.shape[0]
         g_current = torch.empty_like(volts)
         zero = torch.zeros_like(volts[0])
@@ -190,7 +194,7 @@ class _LIFScan(torch.autograd.Function):
         # gradients w.r.t. the initial state (membrane mode carries it across control steps)
         g_v0 = gv_next * (b * (1.0 - o0) if reset in (0, 2) else b)
         g_c0 = gc_next * a
-        return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None
+        return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None
 
 
 USE_KERNELS = True
@@ -206,8 +210,10 @@ def lif_scan(current: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, tor
     """(T, N, H) input currents + state (c, v, o) each (N, H) -> spikes (T, N, H), new state."""
     c0, v0, o0 = state
     reset = RESETS.index(cfg.reset)
+    store = torch.is_grad_enabled() and any(x.requires_grad for x in (current, c0, v0))  # else no backward
     spikes, c, v, o = _LIFScan.apply(current, c0, v0, o0, cfg.current_decay, cfg.voltage_decay, cfg.threshold,
-                                     reset, cfg.surrogate_width, float(smooth), SURROGATES.index(cfg.surrogate))
+                                     reset, cfg.surrogate_width, float(smooth), SURROGATES.index(cfg.surrogate),
+                                     store)
     return spikes, (c, v, o)
 
 
