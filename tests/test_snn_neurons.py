@@ -146,3 +146,34 @@ def test_layer_major_equals_time_major():
 def test_invalid_neuron_constants(field, value, needle):
     with pytest.raises(ValueError, match=needle.replace("[", r"\[").replace("]", r"\]")):
         NeuronCfg(**{field: value}).validate()
+
+
+@pytest.mark.parametrize("kind", ["rect", "sigmoid"])
+def test_inference_scan_equals_training_scan(kind):
+    # under no_grad the kernel skips BPTT's window: the spikes and the state must not change
+    torch.manual_seed(4)
+    cfg = NeuronCfg(reset="popsan", surrogate=kind)
+    current = torch.randn(5, 16, 9, requires_grad=True)
+    trained, state = lif_scan(current, _zeros(16, 9, torch.float32), cfg)
+    with torch.no_grad():
+        inferred, state_nograd = lif_scan(current, _zeros(16, 9, torch.float32), cfg)
+    assert trained.sum() > 0 and torch.equal(trained, inferred)
+    for a, b in zip(state, state_nograd):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("kind", ["rect", "sigmoid"])
+def test_torch_loop_equals_kernel(kind, monkeypatch):
+    # the torch loop (other devices) against the numba kernel, forward and BPTT, in float32
+    from legged_snn.snn import neurons
+    torch.manual_seed(5)
+    cfg = NeuronCfg(reset="popsan", surrogate=kind)
+    current = torch.randn(5, 16, 9, requires_grad=True)
+    weights = torch.randn(5, 16, 9)
+    results = []
+    for use in (True, False):
+        monkeypatch.setattr(neurons, "USE_KERNELS", use)
+        s, _ = lif_scan(current, _zeros(16, 9, torch.float32), cfg)
+        results.append((s.detach(), *torch.autograd.grad((s * weights).sum(), current)))
+    assert torch.equal(results[0][0], results[1][0])
+    torch.testing.assert_close(results[0][1], results[1][1], atol=1e-5, rtol=1e-5)

@@ -58,7 +58,8 @@ def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smoot
 def scan_backward(g_spikes, g_c, g_v, window, spikes, o0, g_current, g_c0, g_v0, a, b, reset,
                   scale):  # pragma: no cover - compiled
     """BPTT of scan_forward: g_spikes (T, M, H), g_c/g_v (M, H) grads of the final state -> g_current, g_c0, g_v0;
-    the surrogate is scale x window (rect: 1 / (2 width); sigmoid: 1).
+    the surrogate is scale x window: rect, scan_forward's 0/1 window and 1 / (2 width); sigmoid, dO/dv itself (the
+    caller's, from scan_forward's v - th) and 1.
 
     g_v0 / g_c0 rows hold the running dL/dv_{t+1}, dL/dc_{t+1} during the sweep (innermost loop over neurons)."""
     T, M, H = spikes.shape

@@ -210,7 +210,7 @@ def lif_scan(current: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, tor
     """(T, N, H) input currents + state (c, v, o) each (N, H) -> spikes (T, N, H), new state."""
     c0, v0, o0 = state
     reset = RESETS.index(cfg.reset)
-    store = torch.is_grad_enabled() and any(x.requires_grad for x in (current, c0, v0))  # else no backward
+    store = torch.is_grad_enabled() and any(x.requires_grad for x in (current, c0, v0, o0))  # else no backward
     spikes, c, v, o = _LIFScan.apply(current, c0, v0, o0, cfg.current_decay, cfg.voltage_decay, cfg.threshold,
                                      reset, cfg.surrogate_width, float(smooth), SURROGATES.index(cfg.surrogate),
                                      store)
