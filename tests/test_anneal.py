@@ -45,7 +45,7 @@ def test_hand_computed_smooth_trajectory(lam, expected):
 
 @pytest.mark.parametrize("reset", ["zero", "subtract", "popsan"])
 @pytest.mark.parametrize("lam", [0.3, 1.0])
-@pytest.mark.parametrize("kind", ["rect", "sigmoid"])
+@pytest.mark.parametrize("kind", ["rect", "fast_sigmoid"])
 def test_kernel_equals_reference_when_smooth(reset, lam, kind):
     torch.manual_seed(3)
     cfg = NeuronCfg(reset=reset, surrogate=kind)

@@ -8,10 +8,10 @@ import torch
 from snntorch import surrogate
 
 from legged_snn.snn.neurons import (
+    FastSigmoidSpike,
     LIFLayer,
     NeuronCfg,
     RectSpike,
-    SigmoidSpike,
     lif_scan,
     lif_scan_reference,
     rect_surrogate,
@@ -53,23 +53,28 @@ def test_surrogate_is_step_forward_and_window_backward():
     assert x.grad.tolist() == [0, 0, 2, 2, 2, 0, 0]
 
 
-def test_sigmoid_surrogate_is_step_forward_and_sigmoid_slope_backward():
-    x = torch.tensor([-3.0, -0.2, 0.0, 0.2, 3.0], dtype=torch.float64, requires_grad=True)
-    y = SigmoidSpike.apply(x, 0.5)
+def test_fast_sigmoid_surrogate_is_step_forward_and_rational_backward():
+    x = torch.tensor([-3.0, -0.5, 0.0, 0.25, 3.0], dtype=torch.float64, requires_grad=True)
+    y = FastSigmoidSpike.apply(x, 0.5)
     assert y.tolist() == [0, 0, 0, 1, 1]
     y.sum().backward()
-    k = 4.0  # 2 / w
-    s = torch.sigmoid(k * x.detach())
-    torch.testing.assert_close(x.grad, k * s * (1 - s), atol=1e-15, rtol=0)
-    assert x.grad[2].item() == pytest.approx(1.0)  # slope 1 / (2 w) at the threshold, as the rectangle's
-    assert x.grad[0].item() > 0  # never zero: a silent neuron still gets a gradient
-    # its integral is the smooth output, with the same slope
-    v = torch.tensor([0.5 - 1e-4, 0.5 + 1e-4], dtype=torch.float64)
-    assert smooth_output(v, 0.5, 0.5, kind=1).diff().item() / 2e-4 == pytest.approx(1.0, rel=1e-6)
+    # 1 / (2 w) / (1 + |x| / w)^2 at w = 0.5: 1 / (1 + 2 |x|)^2
+    assert x.grad.tolist() == pytest.approx([1 / 49, 1 / 4, 1.0, 1 / 2.25, 1 / 49], abs=1e-15)
+    x.grad = None
+    FastSigmoidSpike.apply(x, 0.25).sum().backward()  # 2 / (1 + 4 |x|)^2
+    assert x.grad.tolist() == pytest.approx([2 / 169, 2 / 9, 2.0, 0.5, 2 / 169], abs=1e-15)
+    # its integral is the smooth output: 1/2 at the threshold, the surrogate as its slope, bounded by (0, 1)
+    for v0 in (0.5, 0.2, 1.3):
+        v = torch.tensor([v0 - 1e-7, v0, v0 + 1e-7], dtype=torch.float64)
+        out = smooth_output(v, 0.5, 0.5, kind=1)
+        slope = (out[2] - out[0]).item() / 2e-7
+        assert slope == pytest.approx(1 / (1 + 2 * abs(v0 - 0.5)) ** 2, rel=1e-6)
+    assert smooth_output(torch.tensor([0.5, -1e6, 1e6]), 0.5, 0.5, kind=1).tolist() == pytest.approx([0.5, 0, 1],
+                                                                                                     abs=1e-6)
 
 
-@pytest.mark.parametrize("reset,kind", [("zero", "rect"), ("subtract", "rect"), ("zero", "sigmoid"),
-                                        ("subtract", "sigmoid")])
+@pytest.mark.parametrize("reset,kind", [("zero", "rect"), ("subtract", "rect"), ("zero", "fast_sigmoid"),
+                                        ("subtract", "fast_sigmoid")])
 def test_fused_scan_equals_snntorch_synaptic(reset, kind):
     torch.manual_seed(0)
     cfg = NeuronCfg(reset=reset, surrogate=kind)
@@ -79,7 +84,7 @@ def test_fused_scan_equals_snntorch_synaptic(reset, kind):
     g_ours, = torch.autograd.grad((ours * grad).sum(), current)
     lif = snn.Synaptic(alpha=cfg.current_decay, beta=cfg.voltage_decay, threshold=cfg.threshold,
                        reset_mechanism=reset, spike_grad=rect_surrogate(cfg.surrogate_width) if kind == "rect"
-                       else surrogate.sigmoid(slope=2.0 / cfg.surrogate_width))
+                       else surrogate.fast_sigmoid(slope=2.0))  # ours at w = 0.5
     syn = mem = torch.zeros(9, 7, dtype=torch.float64)
     out = []
     for t in range(6):
@@ -88,12 +93,12 @@ def test_fused_scan_equals_snntorch_synaptic(reset, kind):
     ref = torch.stack(out)
     g_ref, = torch.autograd.grad((ref * grad).sum(), current)
     assert ours.sum() > 0 and torch.equal(ours, ref)
-    # snntorch's sigmoid surrogate returns float32 spikes, so its gradient carries float32 rounding
+    # snntorch's fast_sigmoid surrogate returns float32 spikes, so its gradient carries float32 rounding
     torch.testing.assert_close(g_ours, g_ref, atol=1e-12 if kind == "rect" else 1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("reset", ["zero", "subtract", "popsan"])
-@pytest.mark.parametrize("kind", ["rect", "sigmoid"])
+@pytest.mark.parametrize("kind", ["rect", "fast_sigmoid"])
 def test_fused_scan_equals_autograd_reference_with_state(reset, kind):
     torch.manual_seed(1)
     cfg = NeuronCfg(reset=reset, surrogate=kind)
@@ -148,7 +153,7 @@ def test_invalid_neuron_constants(field, value, needle):
         NeuronCfg(**{field: value}).validate()
 
 
-@pytest.mark.parametrize("kind", ["rect", "sigmoid"])
+@pytest.mark.parametrize("kind", ["rect", "fast_sigmoid"])
 def test_inference_scan_equals_training_scan(kind):
     # under no_grad the kernel skips BPTT's window: the spikes and the state must not change
     torch.manual_seed(4)
@@ -162,7 +167,7 @@ def test_inference_scan_equals_training_scan(kind):
         assert torch.equal(a, b)
 
 
-@pytest.mark.parametrize("kind", ["rect", "sigmoid"])
+@pytest.mark.parametrize("kind", ["rect", "fast_sigmoid"])
 def test_torch_loop_equals_kernel(kind, monkeypatch):
     # the torch loop (other devices) against the numba kernel, forward and BPTT, in float32
     from legged_snn.snn import neurons

@@ -15,16 +15,14 @@ import numpy as np
 def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smooth, kind,
                  store):  # pragma: no cover - compiled
     """current, spikes: (T, M, H); c, v, o: (M, H) initial state, updated in place to the final one;
-    window (T, M, H): all BPTT needs of v. kind 0 (rect): uint8, 1 where |v - th| < width; kind 1 (sigmoid): v - th
-    in current's dtype (the caller turns it into dO/dv = k s (1 - s), s = sigmoid(k (v - th)), k = 2 / width, with
-    torch's vectorized exp, and only when a backward needs it); store False (inference) leaves window unwritten.
+    window (T, M, H): all BPTT needs of v. kind 0 (rect): uint8, 1 where |v - th| < width; kind 1 (fast_sigmoid):
+    dO/dv = 1 / (2 width) / (1 + |v - th| / width)^2 in current's dtype; store False (inference) leaves it unwritten.
     smooth in [0, 1]: output (1 - smooth) H(v - th) + smooth integral (0: spikes); the integral is
-    clip(1/2 + (v - th) / (2 width), 0, 1) (rect) or s (sigmoid)."""
+    clip(1/2 + (v - th) / (2 width), 0, 1) (rect) or 1/2 + 1/2 softsign((v - th) / width) (fast_sigmoid)."""
     T, M, H = current.shape
     one = current.dtype.type(1.0)
     half = current.dtype.type(0.5)
     inv = one / (2 * width)
-    k = 2 * one / width
     for i in numba.prange(M):
         for t in range(T):
             for j in range(H):
@@ -44,10 +42,11 @@ def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smoot
                         ramp = min(one, max(0 * one, half + (vi - th) * inv))
                         si = (one - smooth) * si + smooth * ramp
                 else:
+                    u = (vi - th) / width
                     if store:
-                        window[t, i, j] = vi - th
+                        window[t, i, j] = inv / ((one + abs(u)) * (one + abs(u)))
                     if smooth > 0:
-                        si = (one - smooth) * si + smooth * (one / (one + np.exp(-k * (vi - th))))
+                        si = (one - smooth) * si + smooth * (half + half * u / (one + abs(u)))
                 c[i, j] = ci
                 v[i, j] = vi
                 o[i, j] = si
@@ -58,8 +57,8 @@ def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smoot
 def scan_backward(g_spikes, g_c, g_v, window, spikes, o0, g_current, g_c0, g_v0, a, b, reset,
                   scale):  # pragma: no cover - compiled
     """BPTT of scan_forward: g_spikes (T, M, H), g_c/g_v (M, H) grads of the final state -> g_current, g_c0, g_v0;
-    the surrogate is scale x window: rect, scan_forward's 0/1 window and 1 / (2 width); sigmoid, dO/dv itself (the
-    caller's, from scan_forward's v - th) and 1.
+    the surrogate is scale x window: rect, scan_forward's 0/1 window and 1 / (2 width); fast_sigmoid, dO/dv itself
+    and 1.
 
     g_v0 / g_c0 rows hold the running dL/dv_{t+1}, dL/dc_{t+1} during the sweep (innermost loop over neurons)."""
     T, M, H = spikes.shape

@@ -8,8 +8,9 @@ Neuron (snntorch ``Synaptic`` semantics, reset detached, reset applied on the st
     popsan:    v_t =  b v_{t-1} (1 - o_{t-1}) + c_t    (PopSAN's published form)
     o_t = H(v_t - th), surrogate dO/dv (``surrogate``, half-width ``w``):
       rect:    1 / (2 w) inside |v - th| < w                      integral clip(1/2 + (v - th) / (2 w), 0, 1)
-      sigmoid: k s (1 - s), s = sigmoid(k (v - th)), k = 2 / w    integral s (snntorch's ``surrogate.sigmoid``)
-    (both have slope 1 / (2 w) at the threshold; the sigmoid's never vanishes, so silent neurons still learn)
+      fast_sigmoid: 1 / (2 w) / (1 + |v - th| / w)^2               integral 1/2 + 1/2 softsign((v - th) / w)
+    (both peak at 1 / (2 w) and integrate to 1; at w = 0.5 fast_sigmoid is snntorch's ``surrogate.fast_sigmoid``
+    with slope 2. Its gradient never vanishes, so a silent neuron still learns.)
 
 ``smooth`` (lambda in [0, 1], 0 = spiking) mixes the step with the surrogate's own integral,
 ``o_t = (1 - lambda) H(v_t - th) + lambda integral(v_t)``: at 1 the forward is the smooth
@@ -33,7 +34,7 @@ from legged_snn.snn import kernels
 from legged_snn.snn.sparse import spike_linear
 
 RESETS = ("zero", "subtract", "popsan")
-SURROGATES = ("rect", "sigmoid")
+SURROGATES = ("rect", "fast_sigmoid")
 
 
 @dataclass
@@ -42,7 +43,7 @@ class NeuronCfg:
     voltage_decay: float = 0.75  # b in [0, 1]
     threshold: float = 0.5  # th > 0
     reset: str = "zero"  # one of RESETS
-    surrogate_width: float = 0.5  # w > 0: half-width of the rectangular window (sigmoid: slope k = 2 / w)
+    surrogate_width: float = 0.5  # w > 0: half-width of the rectangular window (fast_sigmoid: its scale)
     surrogate: str = "rect"  # one of SURROGATES
 
     def validate(self, where: str = "neuron") -> None:
@@ -76,8 +77,8 @@ class RectSpike(torch.autograd.Function):
         return grad * (x.abs() < ctx.width).to(grad.dtype) / (2.0 * ctx.width), None
 
 
-class SigmoidSpike(torch.autograd.Function):
-    """Heaviside forward; k sigmoid(k x) (1 - sigmoid(k x)) backward, k = 2 / w. x = v - th."""
+class FastSigmoidSpike(torch.autograd.Function):
+    """Heaviside forward; 1 / (2 w) / (1 + |x| / w)^2 backward. x = v - th."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, width: float = 0.5) -> torch.Tensor:
@@ -88,16 +89,15 @@ class SigmoidSpike(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (x,) = ctx.saved_tensors
-        k = 2.0 / ctx.width
-        s = torch.sigmoid(k * x)
-        return grad * k * s * (1.0 - s), None
+        return grad * _surrogate_grad(x, ctx.width, 1), None
 
 
 def smooth_output(v: torch.Tensor, th: float, width: float, kind: int = 0) -> torch.Tensor:
     """The surrogate's integral at v (a neuron's smooth output, in [0, 1]): kind 0 (rect) clip(1/2 + (v - th) /
-    (2 width), 0, 1), kind 1 (sigmoid) sigmoid(2 (v - th) / width). ``kernels.scan_forward`` computes the same."""
+    (2 width), 0, 1), kind 1 (fast_sigmoid) 1/2 + 1/2 softsign((v - th) / width). ``kernels.scan_forward`` computes
+    the same."""
     if kind == 1:
-        return torch.sigmoid(2.0 * (v - th) / width)
+        return 0.5 + 0.5 * F.softsign((v - th) / width)
     return (0.5 + (v - th) / (2.0 * width)).clamp(0.0, 1.0)
 
 
@@ -108,15 +108,14 @@ def rect_surrogate(width: float = 0.5):
 
 def spike_fn(cfg: NeuronCfg):
     """x = v - th -> 0/1 spikes with ``cfg``'s surrogate gradient (also a snntorch ``spike_grad``)."""
-    fn = SigmoidSpike if cfg.surrogate == "sigmoid" else RectSpike
+    fn = FastSigmoidSpike if cfg.surrogate == "fast_sigmoid" else RectSpike
     return lambda x: fn.apply(x, cfg.surrogate_width)
 
 
 def _surrogate_grad(x: torch.Tensor, width: float, kind: int) -> torch.Tensor:
     """dO/dv at x = v - th (torch loop path of the scan's BPTT)."""
     if kind == 1:
-        s = torch.sigmoid(2.0 * x / width)
-        return 2.0 / width * s * (1.0 - s)
+        return 0.5 / width / (1.0 + x.abs() / width) ** 2
     return (x.abs() < width).to(x.dtype) / (2.0 * width)
 
 
@@ -133,7 +132,7 @@ class _LIFScan(torch.autograd.Function):
         if _use_kernels(current):
             c, v, o = (x.detach().clone(memory_format=torch.contiguous_format) for x in (c0, v0, o0))
             k = np.dtype(kernels.as_np(current).dtype).type
-            # what BPTT needs of v per neuron-step: a 0/1 window (rect) or v - th (sigmoid)
+            # what BPTT needs of v per neuron-step: a 0/1 window (rect) or dO/dv itself (fast_sigmoid)
             window = torch.empty(current.shape if store else (1, 1, 1),
                                  dtype=torch.uint8 if kind == 0 else current.dtype)
             kernels.scan_forward(kernels.as_np(current), c.numpy(), v.numpy(), o.numpy(), spikes.numpy(),
@@ -168,8 +167,6 @@ class _LIFScan(torch.autograd.Function):
             g_c0, g_v0 = torch.empty_like(zeros), torch.empty_like(zeros)
             gs = g_spikes if g_spikes is not None else torch.zeros_like(spikes)
             k = np.dtype(kernels.as_np(spikes).dtype).type
-            if kind == 1:  # v - th -> the sigmoid surrogate's dO/dv (then scale 1)
-                volts = _surrogate_grad(volts, width, kind)
             kernels.scan_backward(kernels.as_np(gs), kernels.as_np(g_c if g_c is not None else zeros),
                                   kernels.as_np(g_v if g_v is not None else zeros), kernels.as_np(volts),
                                   kernels.as_np(spikes), kernels.as_np(o0), g_current.numpy(), g_c0.numpy(),
