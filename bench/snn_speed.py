@@ -27,6 +27,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from legged_snn.cli import cpu_has_bf16  # noqa: E402
 from legged_snn.snn.network import SpikingNetwork  # noqa: E402
 from legged_snn.snn.neurons import NeuronCfg, RectSpike  # noqa: E402
 
@@ -113,7 +114,8 @@ def main() -> None:
     args = p.parse_args()
     torch.manual_seed(0)
     hidden, actions = [512, 256, 128], 12
-    out: dict[str, float | str | int] = {"bench": "snn_speed", "batch": args.batch, "threads": torch.get_num_threads()}
+    out: dict[str, float | str | int] = {"bench": "snn_speed", "batch": args.batch, "threads": torch.get_num_threads(),
+                                         "cpu_bf16": cpu_has_bf16()}  # false: the *_bf16_* figures are emulated
     for d in (48, 235):
         obs = torch.randn(args.batch, d)
         floor, mlp_flops = dense_flops(d, actions, hidden, args.batch)

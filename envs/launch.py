@@ -17,6 +17,7 @@ from envs.checks import bytes_per_env, check_configs, check_memory
 from envs.locomotion.config import LocomotionEnvCfg
 from envs.locomotion.env import LocomotionEnv
 from envs.locomotion.observations import policy_layout, privileged_layout
+from legged_snn import cli
 from legged_snn.cli import UserError, resolve_checkpoint, resolve_teacher, run_folder_name
 from legged_snn.registry import UnknownTaskError, load
 from legged_snn.rl.config import TrainCfg, to_rsl_rl
@@ -64,6 +65,10 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
         raise UserError(f"--anneal START END needs START <= END, got {anneal[0]} {anneal[1]}")
     if getattr(args, "mixed_precision", False):
         train_cfg.algorithm.use_mixed_precision = True
+        if not str(getattr(args, "rl_device", None) or "cpu").startswith("cuda") and not cli.cpu_has_bf16():
+            print("warning: --mixed_precision on a CPU without bf16 arithmetic (no AVX512-BF16 or AMX): bf16 is "
+                  "emulated there and many times slower than float32 (26x for a PPO minibatch of the a1 MLP on an "
+                  "AVX2 EPYC); drop the flag on this machine", file=sys.stderr)
     if getattr(args, "history", None):
         train_cfg.policy.snn["history"] = args.history
     if getattr(args, "learning_rate", None) is not None:  # PPO's or, with --teacher, the distillation's

@@ -12,6 +12,14 @@ from datetime import datetime
 from typing import NoReturn
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU does bf16 arithmetic natively (AVX512-BF16 or AMX), as torch's oneDNN detects it."""
+    import torch
+
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
 class UserError(Exception):
     """Bad input from the user: printed as one line, exit status 2, nothing written."""
 

@@ -71,3 +71,14 @@ def test_spiking_core_under_bf16_autocast_same_forward_close_gradients() -> None
         assert torch.equal(g32, g16) or cos > 0.995, cos
     # the first layer's input gradient (encoder centres) goes through a bf16 product: not bit-equal
     assert not torch.equal(grads[0][1][0], grads[1][1][0])
+
+
+@pytest.mark.parametrize("native,warned", [(False, True), (True, False)])
+def test_mixed_precision_warns_on_a_cpu_without_bf16(monkeypatch, capsys, native: bool, warned: bool) -> None:
+    import envs.launch as launch
+    from legged_snn import cli
+    monkeypatch.setattr(cli, "cpu_has_bf16", lambda: native)
+    args = build_parser("train.py").parse_args(["--task", "a1_flat", "--mixed_precision"])
+    _, train_cfg = launch.load_task(args)
+    assert train_cfg.algorithm.use_mixed_precision
+    assert ("no AVX512-BF16 or AMX" in capsys.readouterr().err) == warned
