@@ -4,7 +4,8 @@
 
 All three in one run, same batch (4096), hidden [512, 256, 128], T = 5, P = 10, at obs 48 and obs 235, in float32
 and again under bf16 autocast (``--mixed_precision``; fields ``*_bf16_*``): the MLP and the reference then run their
-matmuls in bf16, our actor its dense gradient products (its spike sums stay exact float32).
+matmuls in bf16, our actor its dense gradient products (its spike sums stay exact float32). ``cpu_bf16`` says whether
+this CPU has bf16 arithmetic (AVX512-BF16 or AMX); without it bf16 is emulated and the ``*_bf16_*`` times mean little.
 ``dense_floor_over_mlp_flops_obs*`` is counted, not timed: the dense products that exact BPTT through T steps
 needs, over the MLP's whole forward + backward (2.09 at obs 48, 2.85 at obs 235); at equal matmul throughput
 ``snn_over_mlp`` cannot go below it. ``forward_over_mlp_obs*`` is timed: our actor's forward alone (with autograd
