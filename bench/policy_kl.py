@@ -33,7 +33,7 @@ from tensordict import TensorDict
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from envs.launch import script_session  # noqa: E402
-from legged_snn.cli import build_parser  # noqa: E402
+from legged_snn.cli import add_cfg_flag, build_parser  # noqa: E402
 
 SHIFT_RATES = (1e-5, 1e-4, 1e-3)
 
@@ -114,7 +114,7 @@ def snn_over_mlp(out: dict, key: str) -> float:
 
 
 def main() -> None:
-    p = build_parser("bench/policy_kl.py")
+    p = add_cfg_flag(build_parser("bench/policy_kl.py"))
     p.add_argument("--iterations", type=int, default=3, help="PPO iterations per actor")
     p.add_argument("--json", action="store_true", help="print a JSON object as the last line")
     args = p.parse_args()

@@ -19,6 +19,7 @@ from envs.locomotion.env import LocomotionEnv
 from envs.locomotion.observations import policy_layout, privileged_layout
 from legged_snn import cli
 from legged_snn.cli import UserError, resolve_checkpoint, resolve_teacher, run_folder_name
+from legged_snn.overrides import apply_override
 from legged_snn.registry import UnknownTaskError, load
 from legged_snn.rl.config import TrainCfg, to_rsl_rl
 from legged_snn.rl.runner import CheckpointError, LeggedRunner
@@ -76,7 +77,17 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
     train_cfg.policy.snn.update(_snn_flags(args))
     if getattr(args, "lr_schedule", None):
         train_cfg.algorithm.schedule = args.lr_schedule
+    _cfg_flags(args, env_cfg, train_cfg)
     return env_cfg, train_cfg
+
+
+def _cfg_flags(args: argparse.Namespace, env_cfg: LocomotionEnvCfg, train_cfg: TrainCfg) -> None:
+    """``--cfg KEY=VALUE`` items, in order (legged_snn/overrides.py)."""
+    for item in getattr(args, "cfg", None) or []:
+        try:
+            apply_override({"train": train_cfg, "env": env_cfg}, item)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
 
 
 def _snn_flags(args: argparse.Namespace) -> dict:
@@ -96,10 +107,14 @@ def trained_policy(run_dir: str) -> dict | None:
 
 
 def apply_policy(train_cfg: TrainCfg, policy: dict) -> None:
-    """Use a trained run's policy settings (so a resumed or played actor has the dynamics it was trained with)."""
+    """Use a trained run's policy settings (so a resumed or played actor has the dynamics it was trained with).
+    A spiking run from before the membrane decoder has no ``decoder`` key: it was trained with the rate decoder."""
     for key, value in policy.items():
         if hasattr(train_cfg.policy, key):
             setattr(train_cfg.policy, key, value)
+    snn = train_cfg.policy.snn
+    if policy.get("actor") == "snn" and isinstance(snn, dict) and "decoder" not in snn:
+        snn["decoder"] = "rate"
 
 
 def _checked_configs(env_cfg: LocomotionEnvCfg, train_cfg: TrainCfg) -> None:
@@ -157,6 +172,7 @@ def make_session(args: argparse.Namespace, log: bool = True,
     if trained and (not getattr(args, "actor", None) or trained.get("actor") == args.actor):
         apply_policy(train_cfg, trained)  # the checkpoint's own neuron constants, sizes and history mode
         train_cfg.policy.snn.update(_snn_flags(args))  # training settings, not the network's: flags win
+        _cfg_flags(args, env_cfg, train_cfg)
     rank, world = int(os.getenv("RANK", "0")), int(os.getenv("WORLD_SIZE", "1"))
     if world > 1:  # torchrun: each rank its own envs and seed; only rank 0 writes the run folder
         env_cfg.seed = train_cfg.runner.seed + rank
@@ -179,6 +195,8 @@ def make_session(args: argparse.Namespace, log: bool = True,
     rsl_cfg = to_rsl_rl(train_cfg, list(env.get_observations().keys()), teacher_cfg)
     meta = {"task": args.task, "actor": train_cfg.policy.actor, "obs_dim": env.obs_layout.dim,
             "num_actions": env.num_actions, "mlp_hidden_dims": list(train_cfg.policy.actor_hidden_dims)}
+    if train_cfg.policy.actor == "snn":
+        meta["snn_decoder"] = train_cfg.policy.snn.get("decoder", "membrane")
     log_dir = None
     if log:
         log_dir = os.path.join(exp_dir, run_folder_name(train_cfg.runner.run_name))

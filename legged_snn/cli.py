@@ -103,6 +103,14 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     return p
 
 
+def add_cfg_flag(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--cfg KEY=VALUE`` (legged_snn/overrides.py)."""
+    p.add_argument("--cfg", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any config field, e.g. --cfg algorithm.entropy_coef=0.005 --cfg policy.snn.decoder=rate "
+                        "(dotted path into the train or env config, YAML value; repeatable; wins over other flags)")
+    return p
+
+
 def add_training_flags(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Flags only a training run takes (train.py, bench/learning.py): distillation, annealing, the rate penalty."""
     p.add_argument("--anneal", type=_non_negative_int, nargs=2, metavar=("START", "END"),
@@ -111,6 +119,7 @@ def add_training_flags(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--rate_reg", type=_non_negative_float, metavar="W",
                    help="spiking actor: add W x the mean firing rate of its encoder and hidden layers to the "
                         "training loss (trades reward for energy; default 0)")
+    add_cfg_flag(p)
     p.add_argument("--teacher", metavar="RUN_OR_PT",
                    help="distill a trained MLP policy into the actor (rsl-rl's Distillation, DAgger) instead of PPO: "
                         "a run folder (its latest model_<N>.pt) or a model_<N>.pt file")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import nir
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -66,7 +67,7 @@ def test_init_gain_scales_every_lif_layers_initial_synapses():
     for a, b in zip(plain.network.layers, scaled.network.layers):
         torch.testing.assert_close(b.fc.weight, 2.0 * a.fc.weight)
         torch.testing.assert_close(b.fc.bias, 2.0 * a.fc.bias)
-    torch.testing.assert_close(scaled.network.decoder.weight, plain.network.decoder.weight)  # the readout is not
+    torch.testing.assert_close(scaled.network.decoder.fc.weight, plain.network.decoder.fc.weight)  # the readout is not
 
 
 def test_readout_gain_scales_the_decoders_step_not_its_start():
@@ -173,14 +174,19 @@ def test_first_layer_shortcut_equals_autograd(dense_above, monkeypatch):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
-def test_rate_regularizer_pushes_hidden_rates_down():
-    actor = _actor(rate_reg=0.5)
+@pytest.mark.parametrize("decoder", ["membrane", "rate"])
+def test_rate_regularizer_pushes_hidden_rates_down(decoder):
+    actor = _actor(rate_reg=0.5, decoder=decoder)
     net, x = actor.network, actor.get_latent(_obs(64))
     net(x).sum().mul(0.0).backward()  # only the regularizer's gradient is left
     grads = [layer.fc.bias.grad for layer in net.layers]
     assert all(g is not None for g in grads)
     assert grads[0].abs().sum() > 0  # hidden layers are regularized ...
-    assert grads[-1].abs().sum() == 0  # ... the output population is not (it carries the action)
+    if decoder == "rate":
+        assert grads[-1].abs().sum() == 0  # ... the output population is not (it carries the action)
+    else:
+        assert grads[-1].abs().sum() > 0  # ... the last hidden layer too; the readout integrators do not spike
+        assert net.decoder.fc.bias.grad.abs().sum() == 0
     assert net.encoder.sigma.grad.sum() > 0  # ... and the encoder's fields narrow (fewer input spikes)
     plain = _actor()
     plain.network(x).sum().mul(0.0).backward()
@@ -203,7 +209,7 @@ def test_reset_clears_only_finished_envs():
     for _ in range(3):
         actor(_obs())
     c, v, o = actor.get_hidden_state()
-    assert c.shape == (3, 5, 32) and v.abs().sum() > 0  # layers 32, 16 and the 3 x 10 output population
+    assert c.shape == (2, 5, 32) and v.abs().sum() > 0  # layers 32, 16 (the readout integrators restart each step)
     before = [t.clone() for t in actor.get_hidden_state()]
     actor.reset(torch.tensor([0, 1, 0, 0, 1]))
     for old, new in zip(before, actor.get_hidden_state()):
@@ -222,9 +228,12 @@ def test_membrane_batch_mode_equals_rollout():
     torch.testing.assert_close(batch, torch.stack(rollout), atol=1e-6, rtol=0)
 
 
-@pytest.mark.parametrize("history", ["stack", "membrane"])
-def test_jit_and_onnx_equal_eager(history, tmp_path):
-    actor = _actor(history, readout_gain=10.0)  # the exports carry the effective readout and the input clamp
+@pytest.mark.parametrize("history,decoder", [("stack", "membrane"), ("membrane", "membrane"), ("stack", "rate"),
+                                             ("membrane", "rate")])
+def test_jit_and_onnx_equal_eager(history, decoder, tmp_path):
+    # the exports carry the effective readout (rate: gain 10; membrane: a leaky mean read) and the input clamp
+    kw = {"readout_gain": 10.0} if decoder == "rate" else {"decoder_leak": 0.3, "decoder_read": "mean"}
+    actor = _actor(history, decoder=decoder, **kw)
     actor.eval()
     steps = [_obs(1, seed=s) for s in range(6)]
     for o in steps[::2]:
@@ -254,17 +263,26 @@ def test_jit_and_onnx_equal_eager(history, tmp_path):
         assert not torch.allclose(eager[-1], actor.as_jit()(steps[-1]["policy"]))
 
 
-def test_energy_report_hand_counted():
-    actor = _actor()
+@pytest.mark.parametrize("decoder", ["membrane", "rate"])
+def test_energy_report_hand_counted(decoder):
+    actor = _actor(decoder=decoder)
     net = actor.network
     net.record = True
     actor(_obs(4))
     rep = energy.report(net, [7, 32, 16, 3])
     counts = net.spike_counts.tolist()
-    fan = [32, 16, 30, 0]
+    # membrane: the last hidden layer's spikes reach 3 integrators (accumulates); rate: 30 output neurons, MACs
+    fan = [32, 16, 3] if decoder == "membrane" else [32, 16, 30, 0]
+    assert len(counts) == len(fan)
     assert rep.sops == pytest.approx(sum(c * f for c, f in zip(counts, fan)) / 4)
-    macs = 7 * 10 * energy.ENCODER_MACS_PER_FIELD + 3 * 10
+    macs = 7 * 10 * energy.ENCODER_MACS_PER_FIELD + (0 if decoder == "membrane" else 3 * 10)
     assert rep.snn_energy_pj == pytest.approx(rep.sops * 0.9 + macs * 4.6)
+    lif = (32 + 16 + (0 if decoder == "membrane" else 30)) * 5
+    readout = 3 * 5 if decoder == "membrane" else 0
+    assert rep.neuron_updates == lif + readout
+    ops = 2 * lif + 7 * 10 * 5 + readout  # LIF: 2 per neuron-step; encoder and integrator: 1
+    assert rep.snn_energy_with_updates_pj == pytest.approx(rep.snn_energy_pj + ops * 0.9)
+    assert rep.mlp_over_snn_with_updates < rep.mlp_over_snn
     assert rep.mlp_energy_pj == pytest.approx((7 * 32 + 32 * 16 + 16 * 3) * 4.6)
     assert 0 < rep.firing_rates["encoder"] < 0.5
     assert math.isclose(rep.mlp_over_snn, rep.mlp_energy_pj / rep.snn_energy_pj)
@@ -278,6 +296,10 @@ def test_energy_report_hand_counted():
     ({"init_gain": -1.0}, "snn.init_gain must be > 0"),
     ({"neuron": {"voltage_decay": 2.0}}, "snn.neuron.voltage_decay must be in [0, 1]"),
     ({"neuron": {"threshold": -1.0}}, "snn.neuron.threshold must be > 0"),
+    ({"decoder": "population"}, "snn.decoder must be one of ['membrane', 'rate']"),
+    ({"decoder_leak": 1.5}, "snn.decoder_leak must be in [0, 1]"),
+    ({"decoder_leak": -0.1}, "snn.decoder_leak must be in [0, 1]"),
+    ({"decoder_read": "max"}, "snn.decoder_read must be one of ['last', 'mean']"),
 ])
 def test_bad_snn_config(cfg, needle):
     with pytest.raises(ValueError) as err:
@@ -290,3 +312,72 @@ def test_onnx_state_names():
     m = actor.as_onnx()
     assert m.input_names == ["obs", "c_in", "v_in", "o_in"] and len(m.get_dummy_inputs()) == 4
     assert np.all(m.get_dummy_inputs()[1].numpy() == 0)
+
+
+def test_membrane_readout_hand_computed_three_steps():
+    from legged_snn.snn.decoders import MembraneDecoder
+
+    # 2 hidden neurons -> 1 integrator, W = [1, -2], b = 0.5, spikes s_1 = [1, 0], s_2 = [1, 1], s_3 = [0, 1]
+    spikes = torch.tensor([[[1.0, 0.0]], [[1.0, 1.0]], [[0.0, 1.0]]])
+    expected = {  # (leak, read): u_1 = 1.5; u_2 = k u_1 - 0.5; u_3 = k u_2 - 1.5 with k = 1 - leak
+        (0.0, "last"): -0.5,  # 1.5, 1.0, -0.5
+        (0.0, "mean"): (1.5 + 1.0 - 0.5) / 3,
+        (0.5, "last"): -1.5 + 0.5 * (0.75 - 0.5),  # 1.5, 0.25, -1.375
+        (0.5, "mean"): (1.5 + 0.25 - 1.375) / 3,
+    }
+    for (leak, read), value in expected.items():
+        dec = MembraneDecoder(2, 1, 3, leak, read)
+        with torch.no_grad():
+            dec.fc.weight.copy_(torch.tensor([[1.0, -2.0]]))
+            dec.fc.bias.fill_(0.5)
+        assert dec(spikes).item() == pytest.approx(value, abs=1e-6), (leak, read)
+        assert dec.step_by_step(spikes).item() == pytest.approx(value, abs=1e-6), (leak, read)
+
+
+def test_membrane_readout_starts_as_a_linear_head_on_rates():
+    from legged_snn.snn.decoders import MembraneDecoder
+
+    spikes = (torch.rand(5, 64, 16, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    for leak, read in ((0.0, "last"), (0.3, "mean")):
+        torch.manual_seed(4)
+        dec = MembraneDecoder(16, 3, 5, leak, read)
+        torch.manual_seed(4)
+        head = torch.nn.Linear(16, 3)  # the same default init, before the decoder rescales it
+        const = (torch.ones(5, 64, 16))
+        torch.testing.assert_close(dec(const), head(const[0]), atol=1e-6, rtol=0)
+        assert dec(spikes).shape == (64, 3)
+
+
+def test_detach_hidden_state_keeps_the_graph_of_unfinished_envs():
+    actor = _actor("membrane")
+    actor(_obs())
+    actor.hidden_state = tuple(t.detach().requires_grad_(True) for t in actor.hidden_state)
+    leaf = actor.hidden_state[1]
+    actor(_obs(seed=1))  # the state now depends on the leaf through one step
+    actor.detach_hidden_state(torch.tensor([0, 1, 0, 0, 1]))
+    v = actor.hidden_state[1]
+    (g,) = torch.autograd.grad(v.sum(), leaf, allow_unused=True)
+    per_env = g.abs().sum(dim=(0, 2))
+    assert torch.all(per_env[[0, 2, 3]] > 0)  # unfinished envs still backpropagate into their old state
+    assert torch.all(per_env[[1, 4]] == 0)  # finished envs are cut
+    actor.detach_hidden_state()  # no dones: every env
+    assert all(not t.requires_grad for t in actor.hidden_state)
+
+
+@pytest.mark.parametrize("decoder,leak", [("rate", 0.0), ("membrane", 0.0), ("membrane", 0.25)])
+def test_nir_graph_equals_eager(decoder, leak):
+    from legged_snn.snn.nir_export import encoder_spikes, read_actions, simulate, to_nir
+
+    actor = _actor(decoder=decoder, decoder_leak=leak, decoder_read="mean" if leak else "last")
+    net = actor.network
+    latent = actor.get_latent(_obs(16))
+    graph = to_nir(net)
+    out = simulate(graph, encoder_spikes(net, latent).numpy())
+    with torch.no_grad():
+        eager = net(latent)
+    if decoder == "rate":  # the graph ends in the output population's spikes; the rate readout stays on the host
+        trace, _ = net.spike_trace(latent)
+        assert np.array_equal(out, trace[-1].numpy())
+    else:
+        assert isinstance(graph.nodes["readout"], nir.LI if leak else nir.I)
+        np.testing.assert_allclose(read_actions(graph, out), eager.numpy(), atol=1e-5)

@@ -25,7 +25,7 @@ def _zeros(n, h, dtype=torch.float64):
 
 def test_hand_computed_three_steps():
     # a = 0.5, b = 0.75, th = 0.5, zero reset; input currents 0.4, 0.4, 0.4
-    cfg = NeuronCfg()
+    cfg = NeuronCfg(reset="zero")
     current = torch.full((3, 1, 1), 0.4, dtype=torch.float64)
     spikes, (c, v, o) = lif_scan(current, _zeros(1, 1), cfg)
     # t1: c = 0.4, v = 0.4 -> no spike; t2: c = 0.6, v = 0.3 + 0.6 = 0.9 -> spike
@@ -117,7 +117,7 @@ def test_fused_scan_equals_autograd_reference_with_state(reset, kind):
 
 def test_layer_major_equals_time_major():
     torch.manual_seed(2)
-    cfg = NeuronCfg()
+    cfg = NeuronCfg(reset="zero")
     layers = [LIFLayer(20, 16, cfg), LIFLayer(16, 8, cfg)]
     x = (torch.rand(5, 3, 20) < 0.3).float()
     # layer-major: all T of layer 1, then all T of layer 2

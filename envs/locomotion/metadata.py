@@ -56,7 +56,9 @@ def policy_metadata(task: str, env: LocomotionEnv, train_cfg: TrainCfg) -> dict:
     if p.actor == "snn":
         meta["snn"] = {"history": p.snn["history"], "timesteps": p.snn["timesteps"], "pop_in": p.snn["pop_in"],
                        "pop_out": p.snn["pop_out"], "encoder_mode": p.snn["encoder_mode"],
-                       "neuron": dict(p.snn["neuron"]), "hidden_dims": list(p.actor_hidden_dims)}
+                       "neuron": dict(p.snn["neuron"]), "hidden_dims": list(p.actor_hidden_dims),
+                       "decoder": p.snn.get("decoder", "membrane"), "decoder_leak": p.snn.get("decoder_leak", 0.0),
+                       "decoder_read": p.snn.get("decoder_read", "last")}
     else:
         meta["mlp"] = {"hidden_dims": list(p.actor_hidden_dims), "activation": p.activation}
     return meta

@@ -37,6 +37,7 @@ class OneLineLogger(Logger):
         self.deadline: float | None = None  # time.time() after which training stops (checkpoint first)
         self.stats_fn = None  # () -> dict of scalars logged with each iteration (spike statistics)
         self.stop_requested = False  # set by a signal handler: stop after the current iteration
+        self.wall_start: float | None = None  # time of the first iteration's log minus its own duration
 
     def init_logging_writer(self) -> None:
         """rsl-rl's writer; its video upload skips wandb's own copies (wandb keeps its files inside the run)."""
@@ -82,6 +83,12 @@ class OneLineLogger(Logger):
             self.extra_scalars = self.stats_fn()
         for key, value in self.extra_scalars.items():
             self.writer.add_scalar(key, value, it)
+        if self.wall_start is None:
+            self.wall_start = time.time() - collect_time - learn_time
+        # for learning curves against env steps and wall-clock time (bench/learning_curves.py)
+        self.writer.add_scalar("Perf/env_steps", (it + 1) * self.cfg["num_steps_per_env"] * self.num_envs
+                               * self.gpu_world_size, it)  # counted from iteration 0 (a resumed run continues)
+        self.writer.add_scalar("Perf/wall_minutes", (time.time() - self.wall_start) / 60.0, it)
         with contextlib.redirect_stdout(io.StringIO()):
             super().log(it, start_it, total_it, collect_time, learn_time, loss_dict, learning_rate, action_std,
                         rnd_weight, **kwargs)

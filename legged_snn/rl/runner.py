@@ -130,8 +130,12 @@ class LeggedRunner(OnPolicyRunner):
             return {}
         mlp_sizes = [net.encoder.obs_dim, *self.meta.get("mlp_hidden_dims", []), net.decoder.num_actions]
         rep = energy.report(net, mlp_sizes)
+        live = net.grad_live()
         net.reset_stats()
         out = rep.scalars()
+        out.update({f"SNN/grad_live_{name}": share for name, share in live.items()})
+        if live:
+            out["Console/live"] = sum(live.values()) / len(live)
         rates = list(rep.firing_rates.values())
         out.update({"Console/rate_in": rates[0], "Console/rate_hid": sum(rates[1:-1]) / max(len(rates) - 2, 1),
                     "Console/E_pJ": rep.snn_energy_pj, "Console/mlp_over_snn": rep.mlp_over_snn})
@@ -253,3 +257,9 @@ def check_meta(path: str, saved: dict, current: dict) -> None:
         if key in saved and key in current and saved[key] != current[key]:
             raise CheckpointError(f"checkpoint {path} was trained with {key}={saved[key]!r}, this run has "
                                   f"{key}={current[key]!r}; load a checkpoint of the same {key}")
+    if saved.get("actor") == "snn" and "snn_decoder" in current:
+        decoder = saved.get("snn_decoder", "rate")  # checkpoints from before the membrane decoder
+        if decoder != current["snn_decoder"]:
+            raise CheckpointError(f"checkpoint {path} was trained with snn.decoder={decoder!r}, this run has "
+                                  f"snn.decoder={current['snn_decoder']!r}; set snn.decoder: {decoder} (allowed: "
+                                  "membrane, rate) or load a checkpoint trained with the same decoder")

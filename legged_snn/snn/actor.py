@@ -15,6 +15,7 @@ from rsl_rl.utils import unpad_trajectories
 from tensordict import TensorDict
 
 from legged_snn.snn.anneal import check_anneal
+from legged_snn.snn.decoders import check_decoder
 from legged_snn.snn.export import ExportedSNN, OnnxSNN
 from legged_snn.snn.network import SpikingNetwork
 from legged_snn.snn.neurons import NeuronCfg
@@ -39,6 +40,7 @@ def check_snn_config(cfg: dict) -> None:
     if float(cfg.get("rate_reg", 0.0)) < 0:
         raise ValueError(f"snn.rate_reg must be >= 0, got {cfg['rate_reg']}")
     check_anneal(cfg.get("anneal"))
+    check_decoder(cfg.get("decoder", "membrane"), cfg.get("decoder_leak", 0.0), cfg.get("decoder_read", "last"))
     unknown = set(cfg.get("neuron", {})) - set(NeuronCfg.__dataclass_fields__)
     if unknown:
         known = sorted(NeuronCfg.__dataclass_fields__)
@@ -47,7 +49,7 @@ def check_snn_config(cfg: dict) -> None:
 
 
 class SpikingActor(MLPModel):
-    """Normalization -> population encoder -> LIF layers -> population decoder -> Gaussian."""
+    """Normalization -> population encoder -> LIF layers -> decoder (membrane or rate) -> Gaussian."""
 
     def __init__(self, obs: TensorDict, obs_groups: dict[str, list[str]], obs_set: str, output_dim: int,
                  hidden_dims: tuple[int, ...] | list[int] = (512, 256, 128), obs_normalization: bool = True,
@@ -55,10 +57,12 @@ class SpikingActor(MLPModel):
                  neuron: dict | None = None, encoder_mode: str = "deterministic", history: str = "stack",
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
                  rate_reg: float = 0.0, readout_gain: float = 1.0, anneal: list[int] | None = None,
-                 init_gain: float = 1.0, activation: str | None = None) -> None:
+                 init_gain: float = 1.0, activation: str | None = None, decoder: str = "membrane",
+                 decoder_leak: float = 0.0, decoder_read: str = "last") -> None:
         check_snn_config({"history": history, "timesteps": timesteps, "pop_in": pop_in, "pop_out": pop_out,
                           "encoder_mode": encoder_mode, "neuron": neuron or {}, "rate_reg": rate_reg,
-                          "readout_gain": readout_gain, "anneal": anneal, "init_gain": init_gain})
+                          "readout_gain": readout_gain, "anneal": anneal, "init_gain": init_gain,
+                          "decoder": decoder, "decoder_leak": decoder_leak, "decoder_read": decoder_read})
         self.is_recurrent = history == "membrane"
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims=[1], activation="elu",
                          obs_normalization=obs_normalization, distribution_cfg=distribution_cfg)
@@ -67,7 +71,7 @@ class SpikingActor(MLPModel):
         self.history = history
         self.mlp = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
                                   neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain,
-                                  init_gain)
+                                  init_gain, decoder, decoder_leak, decoder_read)
         self.network.rate_reg = float(rate_reg)
         self.anneal = check_anneal(anneal)  # (start, end) iterations of smooth -> spiking, or None (anneal.py)
         self.hidden_dims = list(hidden_dims)
@@ -142,8 +146,17 @@ class SpikingActor(MLPModel):
         return self.hidden_state if self.is_recurrent else None
 
     def detach_hidden_state(self, dones: torch.Tensor | None = None) -> None:
-        if self.is_recurrent and self.hidden_state is not None:
+        """Cut the carried state's graph: of every env (``dones`` None) or only of the finished ones (the others
+        keep backpropagating through their state, as rsl-rl's RNN does)."""
+        if not self.is_recurrent or self.hidden_state is None:
+            return
+        if dones is None:
             self.hidden_state = tuple(t.detach() for t in self.hidden_state)  # type: ignore[assignment]
+            return
+        done = dones.bool().view(-1)
+        keep = (~done).to(self.hidden_state[0].dtype).view(1, -1, 1)
+        # finished envs: the detached value; the others: the tensor itself, graph intact
+        self.hidden_state = tuple(t * keep + t.detach() * (1.0 - keep) for t in self.hidden_state)  # type: ignore
 
     # --------------------------------------------------------------------------------- export
     def as_jit(self) -> torch.nn.Module:

@@ -1,9 +1,11 @@
 """Spike accounting and the energy model (45 nm figures, Horowitz 2014).
 
-SNN energy per inference = synaptic operations (spikes x fan-out, summed over layers and timesteps) x E_AC
-+ MACs of the non-spiking parts (encoder receptive fields, decoder readout) x E_MAC.
-MLP energy per inference = its MACs x E_MAC. Neuron state updates are reported, not charged (as in the
-usual model); ``neuron_updates`` lets a reader charge them.
+SNN energy per inference = synaptic operations (spikes x fan-out, summed over layers and timesteps; the membrane
+readout's synapses are accumulates on the last hidden layer's spikes) x E_AC + MACs of the non-spiking parts
+(encoder receptive fields, a rate decoder's readout) x E_MAC. MLP energy per inference = its MACs x E_MAC.
+That is the papers' convention (SOPs only). Neuron state updates are charged in a second figure
+(``*_with_updates``): per neuron-step 2 operations for a LIF neuron (current and voltage decay), 1 for an encoder
+neuron (v += A), 1 for a readout integrator (2 when leaky), each at E_AC.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 E_MAC_PJ = 4.6  # 32-bit float multiply-accumulate
 E_AC_PJ = 0.9  # 32-bit float accumulate
 ENCODER_MACS_PER_FIELD = 4  # difference, square, scale, exp: one MAC-equivalent each
+LIF_OPS_PER_UPDATE = 2  # c <- a c + I; v <- b v + c (the reset is a select)
+ENCODER_OPS_PER_UPDATE = 1  # v <- v + A
 
 
 def mlp_macs(sizes: list[int]) -> int:
@@ -25,19 +29,32 @@ class SpikeReport:
     firing_rates: dict[str, float]  # spikes per neuron per timestep, per population
     sops: float  # synaptic operations per inference
     snn_macs: float  # MACs per inference of the non-spiking parts
-    neuron_updates: float  # LIF state updates per inference (not charged)
-    snn_energy_pj: float
+    neuron_updates: float  # LIF and readout-integrator state updates per inference
+    snn_energy_pj: float  # SOPs and MACs only (the papers' convention)
     mlp_macs: float
     mlp_energy_pj: float
+    update_ops: float = 0.0  # operations of every neuron state update per inference (encoder, LIF, readout)
 
     @property
     def mlp_over_snn(self) -> float:
         return self.mlp_energy_pj / self.snn_energy_pj if self.snn_energy_pj > 0 else float("inf")
 
+    @property
+    def snn_energy_with_updates_pj(self) -> float:
+        """SOPs, MACs and every neuron state update charged at E_AC per operation."""
+        return self.snn_energy_pj + self.update_ops * E_AC_PJ
+
+    @property
+    def mlp_over_snn_with_updates(self) -> float:
+        e = self.snn_energy_with_updates_pj
+        return self.mlp_energy_pj / e if e > 0 else float("inf")
+
     def scalars(self, prefix: str = "SNN") -> dict[str, float]:
         out = {f"{prefix}/firing_rate_{k}": v for k, v in self.firing_rates.items()}
         out.update({f"{prefix}/sops": self.sops, f"{prefix}/energy_pj": self.snn_energy_pj,
-                    f"{prefix}/mlp_energy_pj": self.mlp_energy_pj, f"{prefix}/mlp_over_snn": self.mlp_over_snn})
+                    f"{prefix}/mlp_energy_pj": self.mlp_energy_pj, f"{prefix}/mlp_over_snn": self.mlp_over_snn,
+                    f"{prefix}/energy_with_updates_pj": self.snn_energy_with_updates_pj,
+                    f"{prefix}/mlp_over_snn_with_updates": self.mlp_over_snn_with_updates})
         return out
 
 
@@ -50,7 +67,10 @@ def report(network, mlp_sizes: list[int]) -> SpikeReport:
     sops = sum(c * f for c, f in zip(counts, network.fan_outs())) / n
     enc = network.encoder.out_features * ENCODER_MACS_PER_FIELD
     macs = enc + network.decoder.macs
-    hidden = sum(layer.out_features for layer in network.layers)
-    updates = hidden * network.timesteps
+    lif = sum(layer.out_features for layer in network.layers) * network.timesteps
+    readout = network.decoder.neuron_updates()
+    leaky = getattr(network.decoder, "leak", 0.0) > 0
+    ops = (LIF_OPS_PER_UPDATE * lif + ENCODER_OPS_PER_UPDATE * network.encoder.out_features * network.timesteps
+           + readout * (2 if leaky else 1))
     mlp = mlp_macs(mlp_sizes)
-    return SpikeReport(rates, sops, macs, updates, sops * E_AC_PJ + macs * E_MAC_PJ, mlp, mlp * E_MAC_PJ)
+    return SpikeReport(rates, sops, macs, lif + readout, sops * E_AC_PJ + macs * E_MAC_PJ, mlp, mlp * E_MAC_PJ, ops)

@@ -14,7 +14,8 @@ from legged_snn.snn.neurons import RESETS
 
 
 class SNNCore(nn.Module):
-    """normalizer + encoder + LIF layers + decoder in plain tensor ops; one control step."""
+    """normalizer + encoder + LIF layers + decoder in plain tensor ops; one control step. The membrane decoder's
+    integrators start from zero every control step, so only the LIF state is carried (membrane history mode)."""
 
     def __init__(self, normalizer: nn.Module, network) -> None:
         super().__init__()
@@ -30,12 +31,21 @@ class SNNCore(nn.Module):
         self.widths = [layer.out_features for layer in network.layers]
         self.a, self.b, self.th = float(cfg.current_decay), float(cfg.voltage_decay), float(cfg.threshold)
         self.reset_mode = RESETS.index(cfg.reset)
-        self.register_buffer("dec_w", network.decoder.readout_weight().detach().clone().cpu())
-        self.register_buffer("dec_b", network.decoder.readout_bias().detach().clone().cpu())
-        self.tanh = bool(network.decoder.tanh)
+        dec = network.decoder
+        self.membrane = network.decoder_kind == "membrane"
+        if self.membrane:  # integrators: mean = W (sum_t k_t s_t) + (sum_t k_t) b (decoders.MembraneDecoder)
+            self.register_buffer("dec_w", dec.fc.weight.detach().clone().cpu())
+            self.register_buffer("dec_b", (dec.fc.bias * dec.k.sum()).detach().clone().cpu())
+            self.register_buffer("dec_k", dec.k.detach().clone().cpu().view(-1, 1, 1))
+            self.pop_out = 0
+        else:
+            self.register_buffer("dec_w", dec.readout_weight().detach().clone().cpu())
+            self.register_buffer("dec_b", dec.readout_bias().detach().clone().cpu())
+            self.register_buffer("dec_k", torch.zeros(1, 1, 1))
+            self.pop_out = int(dec.pop_size)
+        self.tanh = bool(dec.tanh)
         self.timesteps = int(network.timesteps)
-        self.num_actions = int(network.decoder.num_actions)
-        self.pop_out = int(network.decoder.pop_size)
+        self.num_actions = int(dec.num_actions)
 
     def forward(self, obs: torch.Tensor, c: torch.Tensor, v: torch.Tensor, o: torch.Tensor):
         x = self.normalizer(obs).clamp(self.lo, self.hi)
@@ -67,8 +77,11 @@ class SNNCore(nn.Module):
             vs.append(vi)
             os_.append(oi)
             i += 1
-        rates = spikes.mean(dim=0).view(-1, self.num_actions, self.pop_out)
-        mean = (rates * self.dec_w).sum(dim=-1) + self.dec_b
+        if self.membrane:
+            mean = torch.nn.functional.linear((spikes * self.dec_k).sum(dim=0), self.dec_w, self.dec_b)
+        else:
+            rates = spikes.mean(dim=0).view(-1, self.num_actions, self.pop_out)
+            mean = (rates * self.dec_w).sum(dim=-1) + self.dec_b
         if self.tanh:
             mean = torch.tanh(mean)
         return mean, self._pad(cs, c), self._pad(vs, v), self._pad(os_, o)

@@ -1,4 +1,7 @@
-"""The spiking core: encoder -> LIF layers (layer-major) -> output population -> decoder, with spike counting.
+"""The spiking core: encoder -> LIF layers (layer-major) -> decoder, with spike counting.
+
+Decoders (``decoders.py``): ``membrane`` reads A non-spiking integrators driven by the last hidden layer's spikes;
+``rate`` (PopSAN) adds an output population of A x P spiking neurons and reads its firing rates.
 
 The first layer takes the encoder's spikes through ``_EncodedLinear``: forward is one (T*N, D*P) x (D*P, H)
 matmul; backward gives the weights their exact gradient and the encoder its straight-through gradient as
@@ -11,7 +14,7 @@ import torch
 from torch import nn
 
 from legged_snn.snn import sparse
-from legged_snn.snn.decoders import PopulationDecoder
+from legged_snn.snn.decoders import MembraneDecoder, PopulationDecoder, check_decoder
 from legged_snn.snn.encoders import PopulationEncoder
 from legged_snn.snn.neurons import LIFLayer, NeuronCfg, lif_scan
 
@@ -79,16 +82,28 @@ class SpikingNetwork(nn.Module):
                  pop_in: int = 10, pop_out: int = 10, neuron: NeuronCfg | None = None,
                  encoder_mode: str = "deterministic",
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
-                 readout_gain: float = 1.0, init_gain: float = 1.0) -> None:
+                 readout_gain: float = 1.0, init_gain: float = 1.0, decoder: str = "membrane",
+                 decoder_leak: float = 0.0, decoder_read: str = "last") -> None:
         super().__init__()
+        check_decoder(decoder, decoder_leak, decoder_read)
+        if decoder == "membrane" and not hidden_dims:
+            raise ValueError("snn.decoder 'membrane' reads the last hidden layer's spikes: give at least one hidden "
+                             "layer (actor_hidden_dims)")
         self.neuron = neuron or NeuronCfg()
         self.neuron.validate("snn.neuron")
         self.encoder = PopulationEncoder(obs_dim, pop_in, timesteps, mu_range, sigma2, encoder_mode)
-        sizes = [self.encoder.out_features, *hidden_dims, num_actions * pop_out]
+        self.decoder_kind = decoder
+        sizes = [self.encoder.out_features, *hidden_dims] + ([num_actions * pop_out] if decoder == "rate" else [])
         self.layers = nn.ModuleList(LIFLayer(i, o, self.neuron, init_gain) for i, o in zip(sizes[:-1], sizes[1:]))
-        self.decoder = PopulationDecoder(num_actions, pop_out, tanh, readout_gain)
+        self.decoder: MembraneDecoder | PopulationDecoder
+        if decoder == "rate":
+            self.decoder = PopulationDecoder(num_actions, pop_out, tanh, readout_gain)
+        else:
+            self.decoder = MembraneDecoder(hidden_dims[-1], num_actions, timesteps, decoder_leak, decoder_read, tanh)
+        self.num_actions = num_actions
         self.timesteps = timesteps
         self.record = False
+        self.record_live = True  # forwards that will be backpropagated: share of neuron-steps with a live surrogate
         self.rate_reg = 0.0  # weight of the mean firing rate (encoder and hidden layers) added to the loss (0 = off)
         self.smooth = 0.0  # lambda in [0, 1]: 0 spikes; > 0 mixes in the surrogate's integral (neurons.py, anneal.py)
         self.reset_stats()
@@ -100,17 +115,30 @@ class SpikingNetwork(nn.Module):
         self.spike_counts = torch.zeros(n, dtype=torch.float64)
         self.neuron_steps = torch.zeros(n, dtype=torch.float64)
         self.inferences = 0
+        self.live: list[list[float]] = [[] for _ in self.layers]  # per layer, one share per training forward
 
+    def grad_live(self) -> dict[str, float]:
+        """Mean share of neuron-steps whose surrogate gradient is live (neurons.LIVE_FRACTION), per LIF layer, over
+        the forwards since ``reset_stats`` that a backward could follow (grad enabled: PPO's updates, not rollouts;
+        empty when none ran)."""
+        names = [f"lif{i}" for i in range(len(self.layers))]
+        if self.decoder_kind == "rate":
+            names[-1] = "output"
+        return {name: sum(v) / len(v) for name, v in zip(names, self.live) if v}
     def _count(self, idx: int, spikes: torch.Tensor | None, nnz: int | None = None, numel: int = 0) -> None:
         self.spike_counts[idx] += float(spikes.detach().sum()) if nnz is None else nnz
         self.neuron_steps[idx] += float(spikes.numel()) if spikes is not None else numel
 
     def layer_names(self) -> list[str]:
-        return ["encoder"] + [f"lif{i}" for i in range(len(self.layers) - 1)] + ["output"]
+        """Spiking populations: the encoder, the hidden layers, and (rate decoder) the output population."""
+        hidden = len(self.layers) - (1 if self.decoder_kind == "rate" else 0)
+        return ["encoder"] + [f"lif{i}" for i in range(hidden)] + (["output"] if self.decoder_kind == "rate" else [])
 
     def fan_outs(self) -> list[int]:
-        """Synapses leaving each spiking population (the output population feeds the decoder's MACs)."""
-        return [layer.fc.out_features for layer in self.layers] + [0]
+        """Synapses leaving each spiking population: the rate decoder's output population feeds MACs (0), the
+        membrane decoder's integrators take the last hidden layer's spikes (A synapses each)."""
+        last = 0 if self.decoder_kind == "rate" else self.num_actions
+        return [layer.fc.out_features for layer in self.layers] + [last]
 
     # ------------------------------------------------------------------------------------- forward
     def forward(self, obs: torch.Tensor, state: list | None = None, fused: bool = True):
@@ -132,7 +160,8 @@ class SpikingNetwork(nn.Module):
         # lam > 0: every population emits (1 - lam) spikes + lam x its smooth value; the encoder's is A each step
         hard, csr = self.encoder.encode(stim) if lam < 1.0 else (None, None)
         penalize = self.rate_reg > 0 and torch.is_grad_enabled()
-        per_layer = self.rate_reg / len(self.layers)  # the encoder and each hidden population, equally
+        membrane = self.decoder_kind == "membrane"
+        per_layer = self.rate_reg / (len(self.layers) + membrane)  # the encoder and each hidden population, equally
         if penalize:  # the encoder's rate follows its stimulation (about floor(T A) / T spikes per step)
             stim = _RateRegularizer.apply(stim, per_layer)
         if self.record:
@@ -144,8 +173,11 @@ class SpikingNetwork(nn.Module):
         new_state = []
         n = obs.shape[0]
         st = state[0] if state is not None else first.zero_state(n, obs.device, current.dtype)
+        live = self.live if self.record_live and torch.is_grad_enabled() else [None] * len(self.layers)
+        if live[0] is not None and len(live[0]) > 10000:  # nobody reads them (no runner): keep the latest only
+            self.live = live = [v[-1000:] for v in live]
         if fused:
-            x, s = lif_scan(current, st, self.neuron, lam)
+            x, s = lif_scan(current, st, self.neuron, lam, live[0])
         else:  # plain autograd through the straight-through spikes (reference for tests)
             spikes = hard if hard is not None else self.encoder.hard_spikes(stim)
             x, s = first(torch.lerp(spikes, stim.detach(), lam) + (stim - stim.detach()), st, fused, lam)
@@ -156,19 +188,22 @@ class SpikingNetwork(nn.Module):
             if penalize:
                 x = _RateRegularizer.apply(x, per_layer)
             st = state[i] if state is not None else None
-            x, s = layer(x, st, fused, lam, bf16)
+            x, s = layer(x, st, fused, lam, bf16, live[i])
             new_state.append(s)
             if self.record:
                 self._count(i + 1, x)
         if self.record:
             self.inferences += n
+        if penalize and membrane:  # the last hidden layer feeds the readout
+            x = _RateRegularizer.apply(x, per_layer)
         mean = self.decoder(x)
         return (mean, new_state) if state is not None else mean
 
     @torch.no_grad()
     def spike_trace(self, obs: torch.Tensor, state: list | None = None) -> tuple[list[torch.Tensor], list]:
-        """Every population's spikes for one control step: [encoder (T, N, D*P), layer 1 (T, N, H1), ...,
-        output (T, N, A*P)] and the new state (plain ops; for rasters and reference checks)."""
+        """Every population's spikes for one control step: [encoder (T, N, D*P), layer 1 (T, N, H1), ..., and with
+        the rate decoder the output population (T, N, A*P)] and the new state (plain ops; for rasters and
+        reference checks)."""
         x = self.encoder.hard_spikes(self.encoder.stimulation(obs))
         trace, new_state = [x], []
         for i, layer in enumerate(self.layers):

@@ -42,7 +42,7 @@ class NeuronCfg:
     current_decay: float = 0.5  # a in [0, 1]
     voltage_decay: float = 0.75  # b in [0, 1]
     threshold: float = 0.5  # th > 0
-    reset: str = "zero"  # one of RESETS
+    reset: str = "popsan"  # one of RESETS (popsan: PopSAN's form, the one every config uses and NIR can express)
     surrogate_width: float = 0.5  # w > 0: half-width of the rectangular window (fast_sigmoid: its scale)
     surrogate: str = "rect"  # one of SURROGATES
 
@@ -125,7 +125,7 @@ class _LIFScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, current: torch.Tensor, c0: torch.Tensor, v0: torch.Tensor, o0: torch.Tensor,
                 a: float, b: float, th: float, reset: int, width: float, smooth: float = 0.0, kind: int = 0,
-                store: bool = True):
+                store: bool = True, live: list | None = None):
         T = current.shape[0]
         spikes = torch.empty_like(current)
         ctx.consts = (a, b, th, reset, width, kind)
@@ -138,6 +138,8 @@ class _LIFScan(torch.autograd.Function):
             kernels.scan_forward(kernels.as_np(current), c.numpy(), v.numpy(), o.numpy(), spikes.numpy(),
                                  window.numpy(), k(a), k(b), k(th), reset, k(width), k(smooth), kind, store)
             ctx.save_for_backward(window, spikes, o0)
+            if live is not None and store:
+                live.append(live_share(window, width, kind))
             return spikes, c, v, o
         volts = torch.empty_like(current)
         c, v, o = c0, v0, o0
@@ -155,6 +157,8 @@ class _LIFScan(torch.autograd.Function):
             volts[t] = v
             spikes[t] = o
         ctx.save_for_backward(volts, spikes, o0)
+        if live is not None:
+            live.append(live_share(_surrogate_grad(volts - th, width, kind), width, kind))
         return spikes, c, v, o
 
     @staticmethod
@@ -171,7 +175,7 @@ class _LIFScan(torch.autograd.Function):
                                   kernels.as_np(g_v if g_v is not None else zeros), kernels.as_np(volts),
                                   kernels.as_np(spikes), kernels.as_np(o0), g_current.numpy(), g_c0.numpy(),
                                   g_v0.numpy(), k(a), k(b), reset, k(1.0 / (2.0 * width) if kind == 0 else 1.0))
-            return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None
+            return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None, None
         T = volts.shape[0]
         g_current = torch.empty_like(volts)
         zero = torch.zeros_like(volts[0])
@@ -191,7 +195,22 @@ class _LIFScan(torch.autograd.Function):
         # gradients w.r.t. the initial state (membrane mode carries it across control steps)
         g_v0 = gv_next * (b * (1.0 - o0) if reset in (0, 2) else b)
         g_c0 = gc_next * a
-        return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None
+        return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None, None
+
+
+LIVE_FRACTION = 0.1
+"""A neuron-step receives gradient ("live") when its surrogate dO/dv is at least this share of the peak 1 / (2 w):
+the rectangle's window exactly; for fast_sigmoid |v - th| < 2.16 w."""
+LIVE_SAMPLE_ROWS = 2048
+
+
+def live_share(window: torch.Tensor, width: float, kind: int) -> float:
+    """Share of neuron-steps with a live surrogate, from the scan's saved window (rect: 0/1; fast_sigmoid: dO/dv)
+    over the first ``LIVE_SAMPLE_ROWS`` samples (T, rows, H)."""
+    w = window[:, :LIVE_SAMPLE_ROWS]
+    if kind == 0 and w.dtype == torch.uint8:
+        return float(w.float().mean())
+    return float((w >= LIVE_FRACTION / (2.0 * width)).float().mean())
 
 
 USE_KERNELS = True
@@ -203,14 +222,15 @@ def _use_kernels(x: torch.Tensor) -> bool:
 
 
 def lif_scan(current: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], cfg: NeuronCfg,
-             smooth: float = 0.0):
-    """(T, N, H) input currents + state (c, v, o) each (N, H) -> spikes (T, N, H), new state."""
+             smooth: float = 0.0, live: list | None = None):
+    """(T, N, H) input currents + state (c, v, o) each (N, H) -> spikes (T, N, H), new state. ``live``: a list that
+    gets the share of neuron-steps with a live surrogate gradient (``live_share``) when a backward will run."""
     c0, v0, o0 = state
     reset = RESETS.index(cfg.reset)
     store = torch.is_grad_enabled() and any(x.requires_grad for x in (current, c0, v0, o0))  # else no backward
     spikes, c, v, o = _LIFScan.apply(current, c0, v0, o0, cfg.current_decay, cfg.voltage_decay, cfg.threshold,
                                      reset, cfg.surrogate_width, float(smooth), SURROGATES.index(cfg.surrogate),
-                                     store)
+                                     store, live if store else None)
     return spikes, (c, v, o)
 
 
@@ -256,7 +276,8 @@ class LIFLayer(nn.Module):
         z = torch.zeros(n, self.out_features, device=device, dtype=dtype)
         return z, z.clone(), z.clone()
 
-    def forward(self, x: torch.Tensor, state=None, fused: bool = True, smooth: float = 0.0, bf16: bool = False):
+    def forward(self, x: torch.Tensor, state=None, fused: bool = True, smooth: float = 0.0, bf16: bool = False,
+                live: list | None = None):
         """x (T, N, in) 0/1 -> spikes (T, N, out), state (c, v, o). One (sparse) matmul over all T*N rows.
 
         ``fused=False`` is the plain-autograd reference (dense nn.Linear, torch-op recurrence); ``smooth`` > 0
@@ -271,5 +292,6 @@ class LIFLayer(nn.Module):
             current = self.fc(x)
         if state is None:
             state = self.zero_state(N, x.device, current.dtype)
-        scan = lif_scan if fused else lif_scan_reference
-        return scan(current, state, self.cfg, smooth)
+        if fused:
+            return lif_scan(current, state, self.cfg, smooth, live)
+        return lif_scan_reference(current, state, self.cfg, smooth)

@@ -1,0 +1,163 @@
+"""Learning curves of two or more runs: lin-vel tracking against env steps and against wall-clock minutes.
+
+    python bench/learning_curves.py logs/a1_flat/<snn run> logs/a1_flat/<mlp run> --out docs/curves.png --json
+
+Reads each run's tensorboard events and params/*.yaml. Tracking is ``Episode_Reward/tracking_lin_vel`` divided
+by its reward scale (1.0 = perfect tracking for whole episodes), smoothed by a trailing mean over ``--window``
+iterations; a run "crosses" a level at the first iteration where that mean reaches it. The JSON line gives, per
+run, the env steps and minutes of the first crossing of 0.5 and 0.7 (null if never), and, when the runs include a
+spiking and an MLP actor, the spiking run's steps over the MLP's at 0.7.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+import yaml
+
+LEVELS = (0.5, 0.7)
+
+
+def _scalars(run_dir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{tag: (steps, values)} from every event file of a run (later files win on repeated steps)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    files = sorted(glob.glob(os.path.join(run_dir, "events.out.tfevents.*")))
+    if not files:
+        raise SystemExit(f"bench/learning_curves.py: error: {run_dir} has no tensorboard events; give a run folder "
+                         "written by train.py or bench/learning.py")
+    merged: dict[str, dict[int, float]] = {}
+    for f in files:
+        acc = EventAccumulator(f, size_guidance={"scalars": 0})
+        acc.Reload()
+        for tag in acc.Tags()["scalars"]:
+            merged.setdefault(tag, {}).update({e.step: e.value for e in acc.Scalars(tag)})
+    return {t: (np.array(sorted(d)), np.array([d[k] for k in sorted(d)])) for t, d in merged.items()}
+
+
+def _params(run_dir: str) -> tuple[dict, dict]:
+    out = []
+    for name in ("env", "train"):
+        path = os.path.join(run_dir, "params", f"{name}.yaml")
+        if not os.path.isfile(path):
+            raise SystemExit(f"bench/learning_curves.py: error: {path} not found; give a run folder written by "
+                             "train.py or bench/learning.py")
+        with open(path) as f:
+            out.append(yaml.safe_load(f) or {})
+    return out[0], out[1]
+
+
+def trailing_mean(x: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last ``window`` values at each index (fewer at the start)."""
+    c = np.cumsum(np.insert(x, 0, 0.0))
+    idx = np.arange(1, len(x) + 1)
+    lo = np.maximum(idx - window, 0)
+    return (c[idx] - c[lo]) / (idx - lo)
+
+
+def first_crossing(values: np.ndarray, at: np.ndarray, level: float) -> float | None:
+    """``at`` of the first index where ``values`` >= level, or None."""
+    hit = np.nonzero(values >= level)[0]
+    return float(at[hit[0]]) if len(hit) else None
+
+
+def curve(run_dir: str, window: int) -> dict:
+    """One run's tracking curve: iterations, env steps, minutes, raw and smoothed tracking fraction."""
+    env, train = _params(run_dir)
+    sc = _scalars(run_dir)
+    tag = "Episode_Reward/tracking_lin_vel"
+    if tag not in sc:
+        raise SystemExit(f"bench/learning_curves.py: error: {run_dir} logged no {tag}")
+    its, vals = sc[tag]
+    scale = float(env["rewards"]["scales"]["tracking_lin_vel"])
+    per_it = train["runner"]["num_steps_per_env"] * env["env"]["num_envs"]
+    if "Perf/env_steps" in sc:
+        steps = np.interp(its, *sc["Perf/env_steps"])
+    else:
+        steps = (its + 1) * float(per_it)
+    if "Perf/wall_minutes" in sc:
+        minutes = np.interp(its, *sc["Perf/wall_minutes"])
+    else:  # rsl-rl's per-iteration times, summed
+        t_its, coll = sc["Perf/collection_time"]
+        learn = np.interp(t_its, *sc["Perf/learning_time"])
+        minutes = np.interp(its, t_its, np.cumsum(coll + learn) / 60.0)
+    frac = vals / scale
+    policy = train.get("policy", {})
+    actor = policy.get("actor", "?")
+    label = actor if actor == "mlp" else f"snn ({policy.get('snn', {}).get('history', 'stack')})"
+    return {"run": run_dir.rstrip("/"), "label": label, "actor": actor, "its": its, "steps": steps,
+            "minutes": minutes, "raw": frac, "smooth": trailing_mean(frac, window)}
+
+
+def summary(c: dict) -> dict:
+    out = {"run": c["run"], "label": c["label"], "actor": c["actor"], "iterations": int(c["its"][-1]) + 1,
+           "env_steps": int(c["steps"][-1]), "minutes": round(float(c["minutes"][-1]), 1),
+           "tracking_end": round(float(c["smooth"][-1]), 3)}
+    for level in LEVELS:
+        s = first_crossing(c["smooth"], c["steps"], level)
+        m = first_crossing(c["smooth"], c["minutes"], level)
+        out[f"steps_to_{level}"] = int(s) if s is not None else None
+        out[f"minutes_to_{level}"] = round(m, 1) if m is not None else None
+    return out
+
+
+def plot(curves: list[dict], path: str, window: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for c in curves:
+        name = f"{c['label']}: {os.path.basename(c['run'])}"
+        for ax, x in zip(axes, (c["steps"] / 1e6, c["minutes"])):
+            line, = ax.plot(x, c["smooth"], label=name, lw=1.8)
+            ax.plot(x, c["raw"], color=line.get_color(), alpha=0.25, lw=0.8)
+    for ax, xl in zip(axes, ("env steps (millions)", "wall-clock minutes")):
+        for level in LEVELS:
+            ax.axhline(level, color="grey", ls="--", lw=0.8)
+        ax.set_xlabel(xl)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"lin-vel tracking (fraction of max; mean of {window} its)")
+    axes[0].set_ylim(0, 1)
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="bench/learning_curves.py", description=__doc__.splitlines()[0])
+    p.add_argument("runs", nargs="+", help="run folders (logs/<experiment>/<run>)")
+    p.add_argument("--out", default="learning_curves.png", help="PNG to write")
+    p.add_argument("--window", type=int, default=5, help="iterations in the trailing mean")
+    p.add_argument("--json", action="store_true", help="print a JSON object as the last line")
+    args = p.parse_args(argv)
+    if len(args.runs) < 2:
+        p.error("give two or more run folders (e.g. the spiking run and the MLP run)")
+    missing = [r for r in args.runs if not os.path.isdir(r)]
+    if missing:
+        p.error(f"no such run folder: {missing[0]}")
+    if args.window < 1:
+        p.error(f"--window must be >= 1, got {args.window}")
+    curves = [curve(r, args.window) for r in args.runs]
+    plot(curves, args.out, args.window)
+    rows = [summary(c) for c in curves]
+    out: dict = {"bench": "learning_curves", "png": args.out, "window": args.window, "runs": rows}
+    mlp = next((r for r in rows if r["actor"] == "mlp" and r["steps_to_0.7"]), None)
+    for r in rows:
+        if r["actor"] == "snn" and mlp is not None:
+            key = f"snn_over_mlp_steps_0.7:{os.path.basename(r['run'])}"
+            out[key] = round(r["steps_to_0.7"] / mlp["steps_to_0.7"], 2) if r["steps_to_0.7"] else None
+    print(json.dumps(out) if args.json else json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
