@@ -294,6 +294,7 @@ def test_energy_report_hand_counted(decoder):
     ({"pop_in": 1}, "snn.pop_in (P) must be >= 2"),
     ({"readout_gain": 0.0}, "snn.readout_gain must be > 0"),
     ({"init_gain": -1.0}, "snn.init_gain must be > 0"),
+    ({"lr_scale": 0.0}, "snn.lr_scale must be > 0"),
     ({"neuron": {"voltage_decay": 2.0}}, "snn.neuron.voltage_decay must be in [0, 1]"),
     ({"neuron": {"threshold": -1.0}}, "snn.neuron.threshold must be > 0"),
     ({"decoder": "population"}, "snn.decoder must be one of ['membrane', 'rate']"),
@@ -381,3 +382,27 @@ def test_nir_graph_equals_eager(decoder, leak):
     else:
         assert isinstance(graph.nodes["readout"], nir.LI if leak else nir.I)
         np.testing.assert_allclose(read_actions(graph, out), eager.numpy(), atol=1e-5)
+
+
+def test_lr_scale_keeps_the_function_and_scales_the_step(tmp_path):
+    plain, scaled = _actor(), _actor(lr_scale=0.1)  # same seed, same values
+    x = plain.get_latent(_obs(64))
+    with torch.no_grad():
+        torch.testing.assert_close(scaled.network(x), plain.network(x), atol=1e-5, rtol=0)
+    steps = []
+    for actor in (plain, scaled):
+        opt = torch.optim.Adam(actor.network.parameters(), lr=1e-3)
+        w0 = actor.network.layers[0].fc.weight.detach().clone()
+        actor.network(x).square().mean().backward()
+        opt.step()
+        steps.append((actor.network.layers[0].fc.weight.detach() - w0).abs().max().item())
+    assert steps[0] == pytest.approx(1e-3, rel=0.01) and steps[1] == pytest.approx(1e-4, rel=0.01)
+    scaled.eval()
+    jit = torch.jit.script(scaled.as_jit())  # exports carry the effective weights
+    obs = _obs(3, seed=7)
+    torch.testing.assert_close(jit(obs["policy"]), scaled(obs).detach(), atol=1e-5, rtol=0)
+    path = tmp_path / "a.pt"
+    torch.save(scaled.state_dict(), path)
+    again = _actor(lr_scale=0.1)
+    again.load_state_dict(torch.load(path, weights_only=True))
+    torch.testing.assert_close(again(obs), scaled(obs))

@@ -34,7 +34,7 @@ def check_snn_config(cfg: dict) -> None:
             raise ValueError(f"snn.{key} (P) must be >= 2, got {cfg[key]}")
     if cfg.get("encoder_mode", "deterministic") not in ("deterministic", "probabilistic"):
         raise ValueError(f"snn.encoder_mode must be 'deterministic' or 'probabilistic', got {cfg['encoder_mode']!r}")
-    for key in ("readout_gain", "init_gain"):
+    for key in ("readout_gain", "init_gain", "lr_scale"):
         if not float(cfg.get(key, 1.0)) > 0:
             raise ValueError(f"snn.{key} must be > 0, got {cfg[key]}")
     if float(cfg.get("rate_reg", 0.0)) < 0:
@@ -58,11 +58,12 @@ class SpikingActor(MLPModel):
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
                  rate_reg: float = 0.0, readout_gain: float = 1.0, anneal: list[int] | None = None,
                  init_gain: float = 1.0, activation: str | None = None, decoder: str = "membrane",
-                 decoder_leak: float = 0.0, decoder_read: str = "last") -> None:
+                 decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0) -> None:
         check_snn_config({"history": history, "timesteps": timesteps, "pop_in": pop_in, "pop_out": pop_out,
                           "encoder_mode": encoder_mode, "neuron": neuron or {}, "rate_reg": rate_reg,
                           "readout_gain": readout_gain, "anneal": anneal, "init_gain": init_gain,
-                          "decoder": decoder, "decoder_leak": decoder_leak, "decoder_read": decoder_read})
+                          "decoder": decoder, "decoder_leak": decoder_leak, "decoder_read": decoder_read,
+                          "lr_scale": lr_scale})
         self.is_recurrent = history == "membrane"
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims=[1], activation="elu",
                          obs_normalization=obs_normalization, distribution_cfg=distribution_cfg)
@@ -71,7 +72,7 @@ class SpikingActor(MLPModel):
         self.history = history
         self.mlp = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
                                   neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain,
-                                  init_gain, decoder, decoder_leak, decoder_read)
+                                  init_gain, decoder, decoder_leak, decoder_read, lr_scale)
         self.network.rate_reg = float(rate_reg)
         self.anneal = check_anneal(anneal)  # (start, end) iterations of smooth -> spiking, or None (anneal.py)
         self.hidden_dims = list(hidden_dims)

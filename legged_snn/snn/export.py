@@ -13,6 +13,15 @@ from torch import nn
 from legged_snn.snn.neurons import RESETS
 
 
+def _plain_linear(fc: nn.Linear) -> nn.Linear:
+    """A parameter-free copy of ``fc`` with its effective weights (``snn.lr_scale`` reparametrizes the originals)."""
+    out = nn.Linear(fc.in_features, fc.out_features)
+    with torch.no_grad():
+        out.weight.copy_(fc.weight.detach().cpu())
+        out.bias.copy_(fc.bias.detach().cpu())
+    return out.requires_grad_(False)
+
+
 class SNNCore(nn.Module):
     """normalizer + encoder + LIF layers + decoder in plain tensor ops; one control step. The membrane decoder's
     integrators start from zero every control step, so only the LIF state is carried (membrane history mode)."""
@@ -27,7 +36,7 @@ class SNNCore(nn.Module):
         self.enc_threshold = float(enc.threshold)
         self.lo, self.hi = enc.lo, enc.hi
         self.probabilistic = enc.mode == "probabilistic"
-        self.fcs = nn.ModuleList(copy.deepcopy(layer.fc).cpu() for layer in network.layers)
+        self.fcs = nn.ModuleList(_plain_linear(layer.fc) for layer in network.layers)
         self.widths = [layer.out_features for layer in network.layers]
         self.a, self.b, self.th = float(cfg.current_decay), float(cfg.voltage_decay), float(cfg.threshold)
         self.reset_mode = RESETS.index(cfg.reset)

@@ -17,6 +17,7 @@ from legged_snn.snn import sparse
 from legged_snn.snn.decoders import MembraneDecoder, PopulationDecoder, check_decoder
 from legged_snn.snn.encoders import PopulationEncoder
 from legged_snn.snn.neurons import LIFLayer, NeuronCfg, lif_scan
+from legged_snn.snn.step_scale import scale_steps
 
 
 class _EncodedLinear(torch.autograd.Function):
@@ -83,7 +84,7 @@ class SpikingNetwork(nn.Module):
                  encoder_mode: str = "deterministic",
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
                  readout_gain: float = 1.0, init_gain: float = 1.0, decoder: str = "membrane",
-                 decoder_leak: float = 0.0, decoder_read: str = "last") -> None:
+                 decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0) -> None:
         super().__init__()
         check_decoder(decoder, decoder_leak, decoder_read)
         if decoder == "membrane" and not hidden_dims:
@@ -101,6 +102,8 @@ class SpikingNetwork(nn.Module):
         else:
             self.decoder = MembraneDecoder(hidden_dims[-1], num_actions, timesteps, decoder_leak, decoder_read, tanh)
         self.num_actions = num_actions
+        scale_steps(self, lr_scale)  # every parameter used as lr_scale x stored (step_scale.py)
+        self.lr_scale = float(lr_scale)
         self.timesteps = timesteps
         self.record = False
         self.record_live = True  # forwards that will be backpropagated: share of neuron-steps with a live surrogate
