@@ -37,7 +37,19 @@ TRAIN_RULES = {
     "distill.num_learning_epochs": AT_LEAST_ONE, "distill.gradient_length": AT_LEAST_ONE,
     "distill.learning_rate": POSITIVE, "distill.max_grad_norm": POSITIVE, "distill.student_init_std": POSITIVE,
     "distill.loss_type": (lambda v: v in ("mse", "huber"), "must be 'mse' or 'huber'"),
+    "algorithm.lr_points": (lambda v: _lr_points_ok(v), "must be [[iteration, rate], ...] with ascending iterations "
+                            ">= 0 and rates > 0"),
 }
+
+
+def _lr_points_ok(points) -> bool:
+    from legged_snn.rl.config import check_lr_points
+
+    try:
+        check_lr_points(points)
+    except ValueError:
+        return False
+    return True
 
 
 def check_configs(env_cfg, train_cfg) -> None:

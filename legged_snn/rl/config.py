@@ -39,9 +39,14 @@ class AlgorithmCfg:
     snn_learning_epochs: int | None = None
     num_mini_batches: int = 4
     learning_rate: float = 1e-3
-    # "adaptive" (rsl-rl's KL rule), "fixed" (learning_rate throughout) or "auto": adaptive for the MLP, fixed for
-    # the spiking actor, whose KL is dominated by spike flips that smaller steps barely lower (docs/snn.md)
+    # "adaptive" (rsl-rl's KL rule), "fixed" (learning_rate throughout), "piecewise" (lr_points) or "auto": adaptive
+    # for the MLP, piecewise for the spiking actor, whose KL is dominated by spike flips that smaller steps barely
+    # lower, so the KL rule drives its rate (and the critic's) to 1e-5 (docs/snn.md)
     schedule: str = "auto"
+    # "piecewise": [[iteration, rate], ...] with ascending iterations; log-linear between points, held after the
+    # last. The default follows the rate rsl-rl's KL rule gives the MLP on a1_flat (1e-2 while standing, ~1.3e-3 by
+    # the time it walks)
+    lr_points: list[list[float]] = field(default_factory=lambda: [[0, 1e-2], [35, 1e-2], [60, 3e-3], [100, 1.3e-3]])
     desired_kl: float = 0.01
     gamma: float = 0.99
     lam: float = 0.95
@@ -85,7 +90,7 @@ class TrainCfg:
     distill: DistillCfg = field(default_factory=DistillCfg)
 
 
-SCHEDULES = ("auto", "adaptive", "fixed")
+SCHEDULES = ("auto", "adaptive", "fixed", "piecewise")
 ACTOR_CLASSES = {"mlp": "rsl_rl.models:MLPModel", "snn": "legged_snn.snn.actor:SpikingActor"}
 
 
@@ -98,15 +103,43 @@ def actor_groups(cfg: TrainCfg, available: list[str]) -> list[str]:
 
 
 def resolved_schedule(cfg: TrainCfg) -> str:
-    """The learning-rate schedule rsl-rl gets: "auto" becomes "fixed" for the spiking actor, "adaptive" otherwise
-    and for an annealed spiking actor (smooth at first; the runner holds the rate from the anneal's start)."""
+    """The learning-rate schedule: "auto" becomes "piecewise" for the spiking actor, "adaptive" otherwise and for an
+    annealed spiking actor (smooth at first; the runner holds the rate from the anneal's start). rsl-rl itself runs
+    "piecewise" as "fixed" and the runner sets the rate of each iteration (``lr_at``)."""
     s = cfg.algorithm.schedule
     if s not in SCHEDULES:
         raise ValueError(f"algorithm.schedule must be one of {list(SCHEDULES)}, got {s!r}")
     if s == "auto":
         spiking = cfg.policy.actor == "snn" and not cfg.policy.snn.get("anneal")
-        return "fixed" if spiking else "adaptive"
+        return "piecewise" if spiking else "adaptive"
     return s
+
+
+def check_lr_points(points) -> list[tuple[int, float]]:
+    """[[iteration, rate], ...] -> sorted pairs; a one-line ValueError for anything else."""
+    try:
+        pairs = [(int(it), float(lr)) for it, lr in points]
+    except (TypeError, ValueError):
+        pairs = []
+    if not pairs or any(lr <= 0 or it < 0 for it, lr in pairs) or [it for it, _ in pairs] != sorted(
+            {it for it, _ in pairs}):
+        raise ValueError(f"algorithm.lr_points must be [[iteration, rate], ...] with ascending iterations >= 0 and "
+                         f"rates > 0, got {points!r}")
+    return pairs
+
+
+def lr_at(points, it: int) -> float:
+    """The piecewise rate of learning iteration ``it``: log-linear between points, the end values outside."""
+    import math
+
+    pairs = check_lr_points(points)
+    if it <= pairs[0][0]:
+        return pairs[0][1]
+    for (i0, r0), (i1, r1) in zip(pairs[:-1], pairs[1:]):
+        if it <= i1:
+            f = (it - i0) / (i1 - i0)
+            return math.exp(math.log(r0) + f * (math.log(r1) - math.log(r0)))
+    return pairs[-1][1]
 
 
 def resolved_epochs(cfg: TrainCfg) -> int:
@@ -137,7 +170,9 @@ def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None, teacher: Train
     (the trained run's config) it is rsl-rl's Distillation of that run's actor into this one, instead of PPO."""
     p, r = cfg.policy, cfg.runner
     actor = actor_model(p)
-    algorithm = {k: v for k, v in asdict(cfg.algorithm).items() if k != "snn_learning_epochs"}  # ours, not rsl-rl's
+    ours = ("snn_learning_epochs", "lr_points")  # ours, not rsl-rl's
+    algorithm = {k: v for k, v in asdict(cfg.algorithm).items() if k not in ours}
+    schedule = resolved_schedule(cfg)
     logger: str | dict = "tensorboard"
     if r.logger == "wandb":
         logger = {"class_name": "WandbLogWriter", "project_name": r.wandb_project}
@@ -146,7 +181,7 @@ def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None, teacher: Train
         "save_interval": r.save_interval,
         "obs_groups": {"actor": actor_groups(cfg, obs_groups or ["policy"]), "critic": ["critic"]},
         "algorithm": {"class_name": "PPO", **algorithm, "num_learning_epochs": resolved_epochs(cfg),
-                      "schedule": resolved_schedule(cfg)},
+                      "schedule": "fixed" if schedule == "piecewise" else schedule},
         "actor": actor,
         "critic": {"class_name": "rsl_rl.models:MLPModel", "hidden_dims": list(p.critic_hidden_dims),
                    "activation": p.activation, "obs_normalization": p.critic_obs_normalization},
@@ -155,6 +190,8 @@ def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None, teacher: Train
         "experiment_name": r.experiment_name,
         "check_for_nan": True,
     }
+    if schedule == "piecewise":
+        out["lr_points"] = [list(p) for p in check_lr_points(cfg.algorithm.lr_points)]  # read by LeggedRunner
     if teacher is not None:
         groups = obs_groups or ["policy"]
         out["algorithm"] = {"class_name": "Distillation", **asdict(cfg.distill)}

@@ -8,6 +8,7 @@ import os
 import torch
 from rsl_rl.runners import OnPolicyRunner
 
+from legged_snn.rl.config import lr_at
 from legged_snn.rl.errors import PolicyNaNError
 from legged_snn.rl.logger import OneLineLogger
 from legged_snn.snn import energy
@@ -33,7 +34,8 @@ class LeggedRunner(OnPolicyRunner):
         self.logger.stats_fn = self.spike_stats
         self._record_rollout_spikes()
         self._guard_act()
-        self._anneal_each_iteration()
+        self._iteration_it = 0
+        self._per_iteration()
 
     @property
     def distilling(self) -> bool:
@@ -91,35 +93,43 @@ class LeggedRunner(OnPolicyRunner):
 
         self.alg.act = counted_act  # type: ignore[method-assign]
 
-    def _anneal_each_iteration(self) -> None:
-        """``snn.anneal``: set the network's smoothness for the iteration about to run (rollout and update use the
-        same), after every update; from the anneal's start an adaptive rate is held where it stands. Outside
-        ``learn`` (play, export, evaluation) the network stays spiking."""
+    def _per_iteration(self) -> None:
+        """Settings that follow the learning iteration, set for the iteration about to run (rollout and update use
+        the same) and moved on after every update: ``snn.anneal``'s smoothness (from the anneal's start an adaptive
+        rate is held where it stands) and the "piecewise" learning rate (``lr_points``). Outside ``learn`` (play,
+        export, evaluation) the network stays spiking."""
         net, actor = self._spiking_network(), self.alg.get_policy()
-        schedule = getattr(actor, "anneal", None)
-        if net is None or schedule is None:
+        annealed = net is not None and getattr(actor, "anneal", None) is not None
+        self._lr_points = self.cfg.get("lr_points") if not self.distilling else None
+        if not annealed and self._lr_points is None:
             return
         update = self.alg.update
 
-        def annealed_update(*args, **kwargs):
+        def update_then_next(*args, **kwargs):
+            if self._lr_points is not None:  # this iteration's rate (logged with it)
+                self.alg.learning_rate = lr_at(self._lr_points, self._iteration_it)
+                for group in self.alg.optimizer.param_groups:
+                    group["lr"] = self.alg.learning_rate
             out = update(*args, **kwargs)
-            self.set_iteration(self._anneal_it + 1)
+            self.set_iteration(self._iteration_it + 1)
             return out
 
-        self.alg.update = annealed_update  # type: ignore[method-assign]
+        self.alg.update = update_then_next  # type: ignore[method-assign]
 
     def set_iteration(self, it: int) -> None:
-        """Smoothness (and, from the anneal's start, a held learning rate) for learning iteration ``it``."""
-        self._anneal_it = it
+        """Learning iteration ``it`` comes next: its smoothness (and a held rate from the anneal's start)."""
+        self._iteration_it = it
         actor = self.alg.get_policy()
+        if self._spiking_network() is None or getattr(actor, "anneal", None) is None:
+            return
         self._spiking_network().smooth = smoothness(it, actor.anneal)
         if it >= actor.anneal[0] and getattr(self.alg, "schedule", None) == "adaptive":
             self.alg.schedule = "fixed"
             print(f"anneal: spikes come in from it {it + 1}; learning rate held at {self.alg.learning_rate:.2e}")
 
     def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
-        """rsl-rl's loop; an annealed actor starts at the smoothness of the iteration it resumes from."""
-        if getattr(self.alg.get_policy(), "anneal", None) is not None:
+        """rsl-rl's loop; an annealed actor or a piecewise rate starts where the iteration it resumes from is."""
+        if getattr(self.alg.get_policy(), "anneal", None) is not None or self._lr_points is not None:
             self.set_iteration(self.current_learning_iteration)
         super().learn(num_learning_iterations, init_at_random_ep_len)
 
@@ -140,7 +150,7 @@ class LeggedRunner(OnPolicyRunner):
         out.update({"Console/rate_in": rates[0], "Console/rate_hid": sum(rates[1:-1]) / max(len(rates) - 2, 1),
                     "Console/E_pJ": rep.snn_energy_pj, "Console/mlp_over_snn": rep.mlp_over_snn})
         if getattr(self.alg.get_policy(), "anneal", None) is not None:  # the rollout's smoothness (0 = spikes)
-            used = smoothness(self._anneal_it - 1, self.alg.get_policy().anneal)  # the update moved it on
+            used = smoothness(self._iteration_it - 1, self.alg.get_policy().anneal)  # the update moved it on
             out["Console/smooth"] = out["SNN/smooth"] = used
         return out
 
