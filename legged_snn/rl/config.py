@@ -19,10 +19,10 @@ class PolicyCfg:
     snn: dict = field(default_factory=lambda: {
         "timesteps": 5, "pop_in": 10, "pop_out": 10, "history": "stack", "encoder_mode": "deterministic",
         "neuron": {"current_decay": 0.5, "voltage_decay": 0.75, "threshold": 0.5, "reset": "popsan",
-                   "surrogate_width": 0.5, "surrogate": "rect"},
+                   "surrogate_width": 0.5, "surrogate": "fast_sigmoid"},
         "mu_range": [-3.0, 3.0], "sigma2": 0.15, "tanh": False, "rate_reg": 0.0,
         "readout_gain": 1.0, "anneal": None, "init_gain": 1.0,
-        "decoder": "membrane", "decoder_leak": 0.0, "decoder_read": "last", "lr_scale": 1.0,
+        "decoder": "membrane", "decoder_leak": 0.0, "decoder_read": "last", "lr_scale": 0.1,
     })  # SpikingActor arguments (PopSAN constants; decoder: membrane integrators or PopSAN's rate population,
     # decoders.py); the SNN normalizes its input (encoder expects z-scores)
 
@@ -36,7 +36,7 @@ class AlgorithmCfg:
     # ratios scatter with every step (spike flips): after one epoch twice the MLP's share of samples is clipped. 1
     # epoch trains 2.2x as many iterations per CPU hour; at the fixed 1e-3 it stayed at standing on a1_flat, as
     # the MLP does at that rate for ~130 iterations (docs/snn.md)
-    snn_learning_epochs: int | None = None
+    snn_learning_epochs: int | None = 2
     num_mini_batches: int = 4
     learning_rate: float = 1e-3
     # "adaptive" (rsl-rl's KL rule), "fixed" (learning_rate throughout), "piecewise" (lr_points) or "auto": adaptive
