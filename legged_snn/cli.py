@@ -97,9 +97,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--log_root", default="logs", help="root folder of all runs")
     p.add_argument("--mixed_precision", action="store_true", help="bf16 autocast in the PPO update")
     p.add_argument("--learning_rate", type=_positive_float, help="PPO learning rate (start value when adaptive)")
-    p.add_argument("--lr_schedule", choices=["adaptive", "fixed"],
-                   help="adaptive: rsl-rl's KL-driven rate (the MLP's default); fixed: --learning_rate "
-                        "throughout (the spiking actor's default)")
+    p.add_argument("--lr_schedule", choices=["adaptive", "fixed", "piecewise"],
+                   help="adaptive: rsl-rl's KL-driven rate (the MLP's default); fixed: --learning_rate throughout; "
+                        "piecewise: algorithm.lr_points per iteration (the spiking actor's default)")
     return p
 
 

@@ -32,6 +32,20 @@ def _set(node, key: str, value) -> None:
         setattr(node, key, value)
 
 
+def _numbers(value):
+    """YAML 1.1 reads ``1e-3`` (no dot) as a string: make such strings floats, in lists and dicts too."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    return value
+
+
 def apply_override(roots: dict[str, object], item: str) -> None:
     """Apply one ``a.b.c=value`` to whichever root config owns ``a``; ValueError (one line) on a bad item."""
     path, sep, text = item.partition("=")
@@ -50,7 +64,7 @@ def apply_override(roots: dict[str, object], item: str) -> None:
             raise ValueError(f"--cfg {path}: {where} has no field {key!r}; it has: {', '.join(names) or 'none'}")
         if depth == len(keys) - 1:
             try:
-                value = yaml.safe_load(text)
+                value = _numbers(yaml.safe_load(text))
             except yaml.YAMLError:
                 raise ValueError(f"--cfg {path}: cannot read {text!r} as a value") from None
             old = _get(node, key)

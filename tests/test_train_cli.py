@@ -71,6 +71,12 @@ def _assert_clean_failure(res, logs, before: list[str], *needles: str) -> None:
     (["--sim_device=cuda:0"], ["cuda:0", "cpu"]),
     (["--learning_rate=-1e-3"], ["--learning_rate", "> 0"]),
     (["--lr_schedule=cosine"], ["--lr_schedule", "adaptive", "fixed"]),
+    (["--cfg", "algorithm.entropy"], ["--cfg", "KEY=VALUE"]),
+    (["--cfg", "algorithm.entropy=0.1"], ["algorithm has no field 'entropy'", "entropy_coef"]),
+    (["--cfg", "nothing.x=1"], ["no config has a field 'nothing'", "policy", "rewards"]),
+    (["--cfg", "algorithm.lr_points=[[5, 1e-3], [2, 1e-4]]"], ["algorithm.lr_points", "ascending"]),
+    (["--actor=snn", "--cfg", "policy.snn.decoder=spikes"], ["snn.decoder must be one of", "membrane", "rate"]),
+    (["--actor=snn", "--cfg", "policy.snn.decoder_leak=2"], ["snn.decoder_leak must be in [0, 1]"]),
 ])
 def test_bad_input_is_one_line(trained, root, args, needles):
     logs, _ = trained
@@ -137,13 +143,14 @@ def test_learning_rate_flags_reach_the_train_config():
     assert default.algorithm.learning_rate == 1e-3 and default.algorithm.schedule == "auto"
 
 
-def test_auto_schedule_is_adaptive_for_the_mlp_and_fixed_for_the_snn():
+def test_auto_schedule_is_adaptive_for_the_mlp_and_piecewise_for_the_snn():
     from legged_snn.rl.config import TrainCfg, to_rsl_rl
 
     cfg = TrainCfg()
-    for actor, expected in (("mlp", "adaptive"), ("snn", "fixed")):
+    for actor, expected in (("mlp", "adaptive"), ("snn", "fixed")):  # rsl-rl runs piecewise as fixed ...
         cfg.policy.actor = actor
         assert to_rsl_rl(cfg)["algorithm"]["schedule"] == expected
+    assert to_rsl_rl(cfg)["lr_points"] == cfg.algorithm.lr_points  # ... and our runner sets each iteration's rate
     cfg.algorithm.schedule = "adaptive"  # an explicit choice wins
     assert to_rsl_rl(cfg)["algorithm"]["schedule"] == "adaptive"
     cfg.algorithm.schedule = "cosine"
@@ -171,3 +178,47 @@ def test_rsl_rl_ppo_gets_the_spiking_epoch_count():
     args = build_parser("train.py").parse_args(["--task=a1_flat", "--actor=snn", "--num_envs=2", "--headless"])
     session = make_session(args, log=False, edit=lambda e, t: setattr(t.algorithm, "snn_learning_epochs", 2))
     assert session.runner.alg.num_learning_epochs == 2
+
+
+def test_piecewise_rate_is_log_linear_and_held():
+    from legged_snn.rl.config import check_lr_points, lr_at
+
+    pts = [[0, 1e-2], [10, 1e-2], [20, 1e-3]]
+    assert lr_at(pts, 0) == 1e-2 and lr_at(pts, 10) == pytest.approx(1e-2)
+    assert lr_at(pts, 15) == pytest.approx(10 ** -2.5)  # halfway in log space
+    assert lr_at(pts, 20) == lr_at(pts, 500) == pytest.approx(1e-3)
+    for bad in ([], [[0, -1.0]], [[3, 1e-3], [3, 1e-4]], [["a", 1e-3]], 5):
+        with pytest.raises(ValueError, match="algorithm.lr_points"):
+            check_lr_points(bad)
+
+
+def test_cfg_override_reaches_both_configs():
+    from envs.launch import load_task
+    from legged_snn.cli import add_training_flags, build_parser
+
+    args = add_training_flags(build_parser("train.py")).parse_args(
+        ["--task=a1_flat", "--cfg", "algorithm.entropy_coef=0.005", "--cfg", "rewards.scales.torques=0",
+         "--cfg", "policy.snn.neuron.surrogate=rect", "--cfg", "algorithm.lr_points=[[0, 1e-3]]"])
+    env_cfg, train_cfg = load_task(args)
+    assert train_cfg.algorithm.entropy_coef == 0.005 and env_cfg.rewards.scales["torques"] == 0.0
+    assert train_cfg.policy.snn["neuron"]["surrogate"] == "rect" and train_cfg.algorithm.lr_points == [[0, 1e-3]]
+
+
+def test_runner_sets_each_iterations_piecewise_rate():
+    from envs.launch import make_session
+    from legged_snn.cli import build_parser
+
+    args = build_parser("train.py").parse_args(["--task=a1_flat", "--actor=snn", "--num_envs=4", "--headless"])
+    session = make_session(args, log=False,
+                           edit=lambda e, t: setattr(t.algorithm, "lr_points", [[0, 1e-3], [1, 1e-4], [2, 5e-5]]))
+    runner, used = session.runner, []
+    step = runner.alg.optimizer.step
+
+    def recorded(*a, **k):
+        used.append(runner.alg.optimizer.param_groups[0]["lr"])
+        return step(*a, **k)
+
+    runner.alg.optimizer.step = recorded
+    runner.learn(3)
+    per_iteration = runner.alg.num_learning_epochs * runner.alg.num_mini_batches
+    assert used == pytest.approx([1e-3] * per_iteration + [1e-4] * per_iteration + [5e-5] * per_iteration)
