@@ -186,7 +186,7 @@ def test_piecewise_rate_is_log_linear_and_held():
     pts = [[0, 1e-2], [10, 1e-2], [20, 1e-3]]
     assert lr_at(pts, 0) == 1e-2 and lr_at(pts, 10) == pytest.approx(1e-2)
     assert lr_at(pts, 15) == pytest.approx(10 ** -2.5)  # halfway in log space
-    assert lr_at(pts, 20) == lr_at(pts, 500) == pytest.approx(1e-3)
+    assert lr_at(pts, 20) == pytest.approx(1e-3) and lr_at(pts, 500) == 1e-3
     for bad in ([], [[0, -1.0]], [[3, 1e-3], [3, 1e-4]], [["a", 1e-3]], 5):
         with pytest.raises(ValueError, match="algorithm.lr_points"):
             check_lr_points(bad)
