@@ -69,6 +69,9 @@ def main() -> None:
         "averaged_iterations": len(hist), "ppo_epochs": runner.alg.num_learning_epochs,
         "learning_rate": session.train_cfg.algorithm.learning_rate, "lr_schedule": resolved_schedule(session.train_cfg),
     }
+    if runner.alg.lr_points is not None:  # "piecewise": the rate starts at the first point, not algorithm.learning_rate
+        out["learning_rate"] = runner.alg.lr_points[0][1]
+        out["lr_points"] = [list(p) for p in runner.alg.lr_points]
     anneal = getattr(runner.alg.get_policy(), "anneal", None)
     if anneal is not None:  # smooth to iteration start, spikes from end (legged_snn/snn/anneal.py)
         out["anneal"] = list(anneal)

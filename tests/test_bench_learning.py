@@ -69,6 +69,9 @@ def test_learning_bench_reports_the_rate_each_actor_trained_with(tmp_path):
         rows[actor] = json.loads(res.stdout.strip().splitlines()[-1])
     _, cfg = load("a1_flat")
     assert rows["snn"]["actor"] == "snn" and rows["mlp"]["actor"] == "mlp"
-    assert rows["snn"]["learning_rate"] == cfg.algorithm.learning_rate and rows["snn"]["lr_schedule"] == "fixed"
+    points = cfg.algorithm.lr_points  # the spiking actor's default schedule is "piecewise" from these points
+    assert rows["snn"]["lr_schedule"] == "piecewise" and rows["snn"]["lr_points"] == [list(p) for p in points]
+    assert rows["snn"]["learning_rate"] == points[0][1] != cfg.algorithm.learning_rate
+    assert "lr_points" not in rows["mlp"]
     assert rows["mlp"]["learning_rate"] == cfg.algorithm.learning_rate and rows["mlp"]["lr_schedule"] == "adaptive"
     assert rows["snn"]["iterations"] == rows["mlp"]["iterations"] == 1 and rows["snn"]["env_steps"] > 0

@@ -109,7 +109,9 @@ def test_resume_without_teacher_fine_tunes_the_student_with_ppo(distilled):
     logs, _, student, _ = distilled
     ckpt = torch.load(os.path.join(student, "model_2.pt"), weights_only=True)
     s = session(logs, "--resume", f"--load_run={os.path.basename(student)}")  # what play.py loads too
-    assert not s.runner.distilling and type(s.runner.alg).__name__ == "PPO"
+    from rsl_rl.algorithms import PPO
+
+    assert not s.runner.distilling and isinstance(s.runner.alg, PPO)
     assert same(s.runner.alg.get_policy().state_dict(), ckpt["student_state_dict"])
 
 

@@ -8,8 +8,7 @@ import os
 import torch
 from rsl_rl.runners import OnPolicyRunner
 
-from legged_snn.rl.config import lr_at
-from legged_snn.rl.errors import PolicyNaNError
+from legged_snn.rl.hooks import add_hooks
 from legged_snn.rl.logger import OneLineLogger
 from legged_snn.snn import energy
 from legged_snn.snn.anneal import smoothness
@@ -32,29 +31,12 @@ class LeggedRunner(OnPolicyRunner):
             gpu_global_rank=self.gpu_global_rank, device=self.device,
         )
         self.logger.stats_fn = self.spike_stats
-        self._record_rollout_spikes()
-        self._guard_act()
-        self._iteration_it = 0
-        self._per_iteration()
+        add_hooks(self.alg, self.cfg.get("lr_points") if not self.distilling else None)
 
     @property
     def distilling(self) -> bool:
         """rsl-rl's Distillation (a student learning from a teacher) rather than PPO."""
         return hasattr(self.alg, "teacher")
-
-    def _guard_act(self) -> None:
-        """A sampling failure caused by NaN/inf parameters becomes a PolicyNaNError (a clear stop)."""
-        act = self.alg.act
-
-        def guarded(obs):
-            try:
-                return act(obs)
-            except (RuntimeError, ValueError):
-                if not all(bool(torch.isfinite(p).all()) for p in self.alg.get_policy().parameters()):
-                    raise PolicyNaNError("the policy's parameters hold NaN/inf") from None
-                raise
-
-        self.alg.act = guarded  # type: ignore[method-assign]
 
     def _configure_multi_gpu(self) -> None:
         """torchrun: NCCL on GPUs (rsl-rl's own path), gloo when the learning device is the CPU."""
@@ -75,61 +57,15 @@ class LeggedRunner(OnPolicyRunner):
         super()._configure_multi_gpu()
 
     def _spiking_network(self):
-        return getattr(self.alg.get_policy(), "network", None)
-
-    def _record_rollout_spikes(self) -> None:
-        """Count spikes during rollouts only (the deployed policy's behaviour), not in PPO updates."""
-        net = self._spiking_network()
-        if net is None:
-            return
-        act = self.alg.act
-
-        def counted_act(obs):
-            net.record = True
-            try:
-                return act(obs)
-            finally:
-                net.record = False
-
-        self.alg.act = counted_act  # type: ignore[method-assign]
-
-    def _per_iteration(self) -> None:
-        """Settings that follow the learning iteration, set for the iteration about to run (rollout and update use
-        the same) and moved on after every update: ``snn.anneal``'s smoothness (from the anneal's start an adaptive
-        rate is held where it stands) and the "piecewise" learning rate (``lr_points``). Outside ``learn`` (play,
-        export, evaluation) the network stays spiking."""
-        net, actor = self._spiking_network(), self.alg.get_policy()
-        annealed = net is not None and getattr(actor, "anneal", None) is not None
-        self._lr_points = self.cfg.get("lr_points") if not self.distilling else None
-        if not annealed and self._lr_points is None:
-            return
-        update = self.alg.update
-
-        def update_then_next(*args, **kwargs):
-            if self._lr_points is not None:  # this iteration's rate (logged with it)
-                self.alg.learning_rate = lr_at(self._lr_points, self._iteration_it)
-                for group in self.alg.optimizer.param_groups:
-                    group["lr"] = self.alg.learning_rate
-            out = update(*args, **kwargs)
-            self.set_iteration(self._iteration_it + 1)
-            return out
-
-        self.alg.update = update_then_next  # type: ignore[method-assign]
+        return self.alg.spiking_network()
 
     def set_iteration(self, it: int) -> None:
-        """Learning iteration ``it`` comes next: its smoothness (and a held rate from the anneal's start)."""
-        self._iteration_it = it
-        actor = self.alg.get_policy()
-        if self._spiking_network() is None or getattr(actor, "anneal", None) is None:
-            return
-        self._spiking_network().smooth = smoothness(it, actor.anneal)
-        if it >= actor.anneal[0] and getattr(self.alg, "schedule", None) == "adaptive":
-            self.alg.schedule = "fixed"
-            print(f"anneal: spikes come in from it {it + 1}; learning rate held at {self.alg.learning_rate:.2e}")
+        """Learning iteration ``it`` comes next (see ``LeggedHooks.set_iteration``)."""
+        self.alg.set_iteration(it)
 
     def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
         """rsl-rl's loop; an annealed actor or a piecewise rate starts where the iteration it resumes from is."""
-        if getattr(self.alg.get_policy(), "anneal", None) is not None or self._lr_points is not None:
+        if getattr(self.alg.get_policy(), "anneal", None) is not None or self.alg.lr_points is not None:
             self.set_iteration(self.current_learning_iteration)
         super().learn(num_learning_iterations, init_at_random_ep_len)
 
@@ -150,7 +86,7 @@ class LeggedRunner(OnPolicyRunner):
         out.update({"Console/rate_in": rates[0], "Console/rate_hid": sum(rates[1:-1]) / max(len(rates) - 2, 1),
                     "Console/E_pJ": rep.snn_energy_pj, "Console/mlp_over_snn": rep.mlp_over_snn})
         if getattr(self.alg.get_policy(), "anneal", None) is not None:  # the rollout's smoothness (0 = spikes)
-            used = smoothness(self._iteration_it - 1, self.alg.get_policy().anneal)  # the update moved it on
+            used = smoothness(self.alg.iteration - 1, self.alg.get_policy().anneal)  # the update moved it on
             out["Console/smooth"] = out["SNN/smooth"] = used
         return out
 

@@ -1,0 +1,75 @@
+"""What the runner adds to rsl-rl's algorithm (PPO or Distillation), as methods of a subclass made at run time.
+
+Methods, not closures put on the instance: a ``copy.deepcopy`` of the algorithm then acts and updates on its own
+copies (a closure would still call the original's ``act``/``update``, with the original's optimizer).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from legged_snn.rl.config import lr_at
+from legged_snn.rl.errors import PolicyNaNError
+from legged_snn.snn.anneal import smoothness
+
+_CLASSES: dict[type, type] = {}
+
+
+class LeggedHooks:
+    """Mixed in before rsl-rl's class: spikes counted in rollouts only, NaN parameters as a clear stop, and the
+    settings that follow the learning iteration (``snn.anneal``'s smoothness and the "piecewise" rate)."""
+
+    lr_points: list | None = None  # [[iteration, rate], ...] or None; read in ``update``
+    iteration: int = 0  # the learning iteration the next rollout and update belong to
+
+    def spiking_network(self):
+        """The actor's SpikingNetwork, or None for an MLP actor."""
+        return getattr(self.get_policy(), "network", None)
+
+    def act(self, obs):
+        """rsl-rl's ``act``; spikes are counted (the deployed behaviour) and NaN/inf parameters stop the run."""
+        net = self.spiking_network()
+        if net is not None:
+            net.record = True
+        try:
+            return super().act(obs)
+        except (RuntimeError, ValueError):
+            if not all(bool(torch.isfinite(p).all()) for p in self.get_policy().parameters()):
+                raise PolicyNaNError("the policy's parameters hold NaN/inf") from None
+            raise
+        finally:
+            if net is not None:
+                net.record = False
+
+    def update(self, *args, **kwargs):
+        """rsl-rl's ``update`` at this iteration's rate (``lr_points``, logged with it); then the next iteration."""
+        if self.lr_points is not None:
+            self.learning_rate = lr_at(self.lr_points, self.iteration)
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.learning_rate
+        out = super().update(*args, **kwargs)
+        self.set_iteration(self.iteration + 1)
+        return out
+
+    def set_iteration(self, it: int) -> None:
+        """Learning iteration ``it`` comes next: its smoothness (and a rate held from the anneal's start)."""
+        self.iteration = it
+        anneal = getattr(self.get_policy(), "anneal", None)
+        net = self.spiking_network()
+        if net is None or anneal is None:
+            return
+        net.smooth = smoothness(it, anneal)
+        if it >= anneal[0] and getattr(self, "schedule", None) == "adaptive":
+            self.schedule = "fixed"
+            print(f"anneal: spikes come in from it {it + 1}; learning rate held at {self.learning_rate:.2e}")
+
+
+def add_hooks(alg, lr_points: list | None) -> None:
+    """Give ``alg`` (an rsl-rl PPO or Distillation) the LeggedHooks methods; ``lr_points`` for PPO, None else."""
+    base = type(alg)
+    if not isinstance(alg, LeggedHooks):
+        if base not in _CLASSES:
+            _CLASSES[base] = type(f"Legged{base.__name__}", (LeggedHooks, base), {"__module__": __name__})
+        alg.__class__ = _CLASSES[base]
+    alg.lr_points = lr_points
+    alg.iteration = 0
