@@ -128,6 +128,7 @@ class SpikingNetwork(nn.Module):
         if self.decoder_kind == "rate":
             names[-1] = "output"
         return {name: sum(v) / len(v) for name, v in zip(names, self.live) if v}
+
     def _count(self, idx: int, spikes: torch.Tensor | None, nnz: int | None = None, numel: int = 0) -> None:
         self.spike_counts[idx] += float(spikes.detach().sum()) if nnz is None else nnz
         self.neuron_steps[idx] += float(spikes.numel()) if spikes is not None else numel
