@@ -10,7 +10,9 @@ this CPU has bf16 arithmetic (AVX512-BF16 or AMX); without it bf16 is emulated a
 needs, over the MLP's whole forward + backward (2.09 at obs 48, 2.85 at obs 235); at equal matmul throughput
 ``snn_over_mlp`` cannot go below it. ``forward_over_mlp_obs*`` is timed: our actor's forward alone (with autograd
 recording, as in training) over the MLP's whole forward + backward, the bound on ``snn_over_mlp`` for any backward,
-an approximate one (rate-based, truncated) included.
+an approximate one (rate-based, truncated) included. ``*_rate_*``: the same actor with ``snn.gradient: rate``
+(rate_grad.py: one backward product per layer, not T), and ``rate_cosine_obs*`` its gradient's cosine to exact
+BPTT's per weight matrix, on spikes.
 The reference is written from PopSAN's published equations with the loop order of its paper: the time
 loop outside, the layers inside, plain autograd (rectangular surrogate), deterministic encoder in a loop.
 """
@@ -107,6 +109,17 @@ def timed(model: nn.Module, obs: torch.Tensor, reps: int, bf16: bool = False) ->
     return sorted(times)[len(times) // 2], sorted(forwards)[len(forwards) // 2]
 
 
+def rate_cosines(exact: nn.Module, rate: nn.Module, obs: torch.Tensor) -> dict[str, float]:
+    """Cosine between the rate rule's and exact BPTT's gradient of each weight matrix (same weights, same loss)."""
+    grads = []
+    for model in (exact, rate):
+        model.zero_grad(set_to_none=True)
+        model(obs).square().mean().backward()
+        grads.append({n: p.grad.flatten() for n, p in model.named_parameters() if n.endswith("weight")})
+    return {n.removesuffix(".weight"): round(float(torch.nn.functional.cosine_similarity(g, grads[1][n], dim=0)), 3)
+            for n, g in grads[0].items()}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch", type=int, default=4096)
@@ -122,12 +135,19 @@ def main() -> None:
         floor, mlp_flops = dense_flops(d, actions, hidden, args.batch)
         out[f"dense_floor_over_mlp_flops_obs{d}"] = round(floor / mlp_flops, 2)  # a lower bound on snn_over_mlp
         ours = SpikingNetwork(d, actions, hidden, 5, 10, 10, NeuronCfg(reset="popsan"))
+        rate = SpikingNetwork(d, actions, hidden, 5, 10, 10, NeuronCfg(reset="popsan"), gradient="rate")
+        rate.load_state_dict(ours.state_dict())
+        out[f"rate_cosine_obs{d}"] = rate_cosines(ours, rate, obs)
         ref = PopSanReference(d, actions, hidden)
         base = mlp(d, actions, hidden)
         for tag, bf16 in (("", False), ("_bf16", True)):  # fp32; bf16 autocast (--mixed_precision) for all three
             t_ours, t_fwd = timed(ours, obs, args.reps, bf16)
             t_ref = timed(ref, obs, max(2, args.reps // 2), bf16)[0]
             t_mlp = timed(base, obs, args.reps, bf16)[0]
+            t_rate = timed(rate, obs, args.reps, bf16)[0]
+            out.update({f"ours_rate{tag}_ms_obs{d}": round(t_rate * 1e3, 1),
+                        f"snn_over_mlp_rate{tag}_obs{d}": round(t_rate / t_mlp, 2),
+                        f"speedup_vs_reference_rate{tag}_obs{d}": round(t_ref / t_rate, 2)})
             out.update({f"ours{tag}_ms_obs{d}": round(t_ours * 1e3, 1), f"mlp{tag}_ms_obs{d}": round(t_mlp * 1e3, 1),
                         f"ours_forward{tag}_ms_obs{d}": round(t_fwd * 1e3, 1),
                         f"forward_over_mlp{tag}_obs{d}": round(t_fwd / t_mlp, 2),

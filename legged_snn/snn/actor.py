@@ -19,6 +19,7 @@ from legged_snn.snn.decoders import check_decoder
 from legged_snn.snn.export import ExportedSNN, OnnxSNN
 from legged_snn.snn.network import SpikingNetwork
 from legged_snn.snn.neurons import NeuronCfg
+from legged_snn.snn.rate_grad import check_gradient
 
 HISTORY_MODES = ("stack", "membrane")
 
@@ -41,6 +42,7 @@ def check_snn_config(cfg: dict) -> None:
         raise ValueError(f"snn.rate_reg must be >= 0, got {cfg['rate_reg']}")
     check_anneal(cfg.get("anneal"))
     check_decoder(cfg.get("decoder", "membrane"), cfg.get("decoder_leak", 0.0), cfg.get("decoder_read", "last"))
+    check_gradient(cfg.get("gradient", "bptt"), cfg.get("history", "stack"))
     unknown = set(cfg.get("neuron", {})) - set(NeuronCfg.__dataclass_fields__)
     if unknown:
         known = sorted(NeuronCfg.__dataclass_fields__)
@@ -58,12 +60,13 @@ class SpikingActor(MLPModel):
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
                  rate_reg: float = 0.0, readout_gain: float = 1.0, anneal: list[int] | None = None,
                  init_gain: float = 1.0, activation: str | None = None, decoder: str = "membrane",
-                 decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0) -> None:
+                 decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0,
+                 gradient: str = "bptt") -> None:
         check_snn_config({"history": history, "timesteps": timesteps, "pop_in": pop_in, "pop_out": pop_out,
                           "encoder_mode": encoder_mode, "neuron": neuron or {}, "rate_reg": rate_reg,
                           "readout_gain": readout_gain, "anneal": anneal, "init_gain": init_gain,
                           "decoder": decoder, "decoder_leak": decoder_leak, "decoder_read": decoder_read,
-                          "lr_scale": lr_scale})
+                          "lr_scale": lr_scale, "gradient": gradient})
         self.is_recurrent = history == "membrane"
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims=[1], activation="elu",
                          obs_normalization=obs_normalization, distribution_cfg=distribution_cfg)
@@ -72,7 +75,7 @@ class SpikingActor(MLPModel):
         self.history = history
         self.mlp = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
                                   neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain,
-                                  init_gain, decoder, decoder_leak, decoder_read, lr_scale)
+                                  init_gain, decoder, decoder_leak, decoder_read, lr_scale, gradient)
         self.network.rate_reg = float(rate_reg)
         self.anneal = check_anneal(anneal)  # (start, end) iterations of smooth -> spiking, or None (anneal.py)
         self.hidden_dims = list(hidden_dims)

@@ -89,6 +89,15 @@ class PopulationEncoder(nn.Module):
         rand = torch.rand((self.timesteps, *a.shape), generator=generator, device=a.device)
         return (rand < a).to(a.dtype)
 
+    def rate(self, a: torch.Tensor, hard: torch.Tensor | None) -> torch.Tensor:
+        """(N, K) stimulation -> each input's firing rate over the T steps (N, K): from ``hard`` (T, N, K) when given,
+        else the deterministic encoder's closed form (its spike count is ceil(T A / th) - 1). No gradient."""
+        if hard is not None:
+            return hard.detach().mean(dim=0)
+        a = a.detach()
+        T = self.timesteps
+        return torch.clamp(torch.ceil(T * a / self.threshold) - 1.0, min=0.0) / T
+
     def encode(self, a: torch.Tensor, generator: torch.Generator | None = None
                ) -> tuple[torch.Tensor | None, Csr | CodedCsr | None]:
         """(N, K) stimulation -> spikes over T*N rows (t-major): (dense (T, N, K) or None, sparse form or None).

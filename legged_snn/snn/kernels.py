@@ -346,3 +346,57 @@ def coded_t_matmul(codes, slot, present, grad, out):  # pragma: no cover - compi
                     a = acc[k]
                     for h in range(H):
                         a[h] += hc[c, h]
+
+
+@numba.njit(parallel=True, cache=True, fastmath=False)
+def scan_rate(current, spikes, sens, live, a, b, th, reset, width, smooth, kind,
+              live_floor):  # pragma: no cover - compiled
+    """The forward of ``scan_forward`` from a zero state, plus what the rate gradient needs (rate_grad.py):
+    sens (M, H) = (1 / T) sum_t dO/dv_t dv_t/dI, the derivative of the neuron's rate under a constant input current I
+    (reset detached, as in BPTT), and live (M,) the neuron-steps whose dO/dv >= live_floor.
+    current, spikes: (T, M, H)."""
+    T, M, H = current.shape
+    one = current.dtype.type(1.0)
+    zero = current.dtype.type(0.0)
+    half = current.dtype.type(0.5)
+    inv = one / (2 * width)
+    for i in numba.prange(M):
+        c = np.zeros(H, current.dtype)
+        v = np.zeros(H, current.dtype)
+        o = np.zeros(H, current.dtype)
+        kc = np.zeros(H, current.dtype)
+        kv = np.zeros(H, current.dtype)
+        acc = np.zeros(H, current.dtype)
+        n_live = 0
+        for t in range(T):
+            for j in range(H):
+                c[j] = c[j] * a + current[t, i, j]
+                kc[j] = kc[j] * a + one
+                if reset == 0:
+                    v[j] = (v[j] * b + c[j]) * (one - o[j])
+                    kv[j] = (kv[j] * b + kc[j]) * (one - o[j])
+                elif reset == 1:
+                    v[j] = v[j] * b + c[j] - th * o[j]
+                    kv[j] = kv[j] * b + kc[j]
+                else:
+                    v[j] = v[j] * b * (one - o[j]) + c[j]
+                    kv[j] = kv[j] * b * (one - o[j]) + kc[j]
+                u = v[j] - th
+                s = one if u > 0 else zero
+                if kind == 0:
+                    d = inv if abs(u) < width else zero
+                    if smooth > 0:
+                        s = (one - smooth) * s + smooth * min(one, max(zero, half + u * inv))
+                else:
+                    r = one + abs(u) / width
+                    d = inv / (r * r)
+                    if smooth > 0:
+                        s = (one - smooth) * s + smooth * (half + half * (u / width) / r)
+                if d >= live_floor:
+                    n_live += 1
+                acc[j] += d * kv[j]
+                o[j] = s
+                spikes[t, i, j] = s
+        for j in range(H):
+            sens[i, j] = acc[j] / T
+        live[i] = n_live

@@ -10,6 +10,8 @@ matmul; backward gives the weights their exact gradient and the encoder its stra
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -17,6 +19,7 @@ from legged_snn.snn import sparse
 from legged_snn.snn.decoders import MembraneDecoder, PopulationDecoder, check_decoder
 from legged_snn.snn.encoders import PopulationEncoder
 from legged_snn.snn.neurons import LIFLayer, NeuronCfg, lif_scan
+from legged_snn.snn.rate_grad import check_gradient, rate_hidden, rate_layer
 from legged_snn.snn.step_scale import scale_steps
 
 
@@ -84,9 +87,11 @@ class SpikingNetwork(nn.Module):
                  encoder_mode: str = "deterministic",
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
                  readout_gain: float = 1.0, init_gain: float = 1.0, decoder: str = "membrane",
-                 decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0) -> None:
+                 decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0,
+                 gradient: str = "bptt") -> None:
         super().__init__()
         check_decoder(decoder, decoder_leak, decoder_read)
+        check_gradient(gradient)
         if decoder == "membrane" and not hidden_dims:
             raise ValueError("snn.decoder 'membrane' reads the last hidden layer's spikes: give at least one hidden "
                              "layer (actor_hidden_dims)")
@@ -105,6 +110,7 @@ class SpikingNetwork(nn.Module):
         scale_steps(self, lr_scale)  # every parameter used as lr_scale x stored (step_scale.py)
         self.lr_scale = float(lr_scale)
         self.timesteps = timesteps
+        self.gradient = gradient  # bptt: exact BPTT through T; rate: rate_grad.py (stateless forwards only)
         self.record = False
         self.record_live = True  # forwards that will be backpropagated: share of neuron-steps with a live surrogate
         self.rate_reg = 0.0  # weight of the mean firing rate (encoder and hidden layers) added to the loss (0 = off)
@@ -173,14 +179,20 @@ class SpikingNetwork(nn.Module):
             self._count(0, None, (1.0 - lam) * spikes + lam * self.timesteps * float(stim.detach().sum()),
                         self.timesteps * stim.numel())
         first = self.layers[0]
-        current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr, self.timesteps, lam, bf16)
+        rate = fused and state is None and self.gradient == "rate" and torch.is_grad_enabled()
+        with torch.no_grad() if rate else contextlib.nullcontext():  # rate: the layer's backward is rate_grad's
+            current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr, self.timesteps, lam,
+                                           bf16)
         new_state = []
         n = obs.shape[0]
         st = state[0] if state is not None else first.zero_state(n, obs.device, current.dtype)
         live = self.live if self.record_live and torch.is_grad_enabled() else [None] * len(self.layers)
         if live[0] is not None and len(live[0]) > 10000:  # nobody reads them (no runner): keep the latest only
             self.live = live = [v[-1000:] for v in live]
-        if fused:
+        if rate:
+            x, s = rate_layer(stim, current, self.encoder.rate(stim, hard) * (1.0 - lam) + lam * stim.detach(),
+                              first.fc.weight, first.fc.bias, self.neuron, lam, bf16, live[0]), None
+        elif fused:
             x, s = lif_scan(current, st, self.neuron, lam, live[0])
         else:  # plain autograd through the straight-through spikes (reference for tests)
             spikes = hard if hard is not None else self.encoder.hard_spikes(stim)
@@ -192,7 +204,10 @@ class SpikingNetwork(nn.Module):
             if penalize:
                 x = _RateRegularizer.apply(x, per_layer)
             st = state[i] if state is not None else None
-            x, s = layer(x, st, fused, lam, bf16, live[i])
+            if rate:
+                x, s = rate_hidden(layer, x, lam, bf16, live[i]), None
+            else:
+                x, s = layer(x, st, fused, lam, bf16, live[i])
             new_state.append(s)
             if self.record:
                 self._count(i + 1, x)
