@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import sys
 
 from legged_snn.cli import UserError, _positive_int, add_training_flags, build_parser
-from legged_snn.rl.logger import StopRequested
+from legged_snn.rl.logger import StopRequested, stop_on_signals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"logging to {session.log_dir}")
         if args.video_interval and session.log_dir:
             _attach_videos(session, args.video_interval)
-        _stop_on_signals(session.runner)
+        stop_on_signals(session.runner)
         try:
             session.runner.learn(session.train_cfg.runner.max_iterations,
                                  init_at_random_ep_len=not session.resume_path)
@@ -77,20 +76,6 @@ def _last_good(session) -> str:
         return "no checkpoint was saved; lower the learning rate and train again"
     return (f"the last good checkpoint is {os.path.join(session.log_dir, f'model_{its[-1]}.pt')}: resume with "
             f"--resume --load_run={os.path.basename(session.log_dir)} --checkpoint={its[-1]}")
-
-
-def _stop_on_signals(runner) -> None:
-    """First SIGINT/SIGTERM: finish the iteration, save, exit. A second one aborts at once."""
-
-    def handler(signum, frame) -> None:
-        if runner.logger.stop_requested:
-            raise KeyboardInterrupt
-        runner.logger.stop_requested = True
-        print(f"train.py: {signal.Signals(signum).name}: saving after this iteration (again to abort)",
-              file=sys.stderr, flush=True)
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
 
 
 def _attach_videos(session, interval: int) -> None:

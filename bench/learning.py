@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from envs.launch import script_session  # noqa: E402
 from legged_snn.cli import add_training_flags, build_parser  # noqa: E402
 from legged_snn.rl.config import resolved_schedule  # noqa: E402
-from legged_snn.rl.logger import BudgetReached  # noqa: E402
+from legged_snn.rl.logger import BudgetReached, stop_on_signals  # noqa: E402
 
 
 def averaging_window(session) -> int:
@@ -44,6 +44,7 @@ def main() -> None:
     session = script_session(args, "bench/learning.py")
     runner, env = session.runner, session.env
     runner.logger.deadline = time.time() + 60.0 * args.minutes
+    stop_on_signals(runner)  # SIGINT/SIGTERM: stop after this iteration and report what was reached
     t0 = time.time()
     try:
         runner.learn(args.max_iterations, init_at_random_ep_len=not session.resume_path)  # resumed: env kept

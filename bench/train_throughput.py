@@ -24,7 +24,7 @@ from collections.abc import Callable
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from envs.launch import script_session  # noqa: E402
-from legged_snn.cli import build_parser  # noqa: E402
+from legged_snn.cli import add_training_flags, build_parser  # noqa: E402
 
 PARTS = ("physics", "policy_rollout", "update")
 
@@ -79,7 +79,7 @@ class Timed:
 
 
 def main() -> None:
-    p = build_parser("bench/train_throughput.py")
+    p = add_training_flags(build_parser("bench/train_throughput.py"))
     p.add_argument("--iterations", type=int, default=4, help="timed iterations (after one warm-up)")
     p.add_argument("--compare", action="store_true", help="spiking and MLP actors side by side (ignores --actor)")
     p.add_argument("--json", action="store_true")

@@ -32,7 +32,8 @@ def test_two_iterations_train_with_each_gradient(root, tmp_path, gradient):
 
 
 def test_membrane_history_refuses_the_rate_gradient(root, tmp_path):
-    res = _python(root, "train.py", "--task=a1_flat", "--num_envs=4", "--max_iterations=1", "--history=membrane",
+    res = _python(root, "train.py", "--task=a1_flat", "--actor=snn", "--num_envs=4", "--max_iterations=1",
+                  "--history=membrane",
                   f"--log_root={tmp_path}", "--cfg=policy.snn.gradient=rate")
     assert res.returncode != 0 and "snn.gradient 'rate' needs snn.history 'stack'" in res.stderr
     assert not (tmp_path / "a1_flat").exists() or not os.listdir(tmp_path / "a1_flat")

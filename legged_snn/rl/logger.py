@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import io
+import os
+import signal
 import statistics
+import sys
 import time
 
 import torch
@@ -123,3 +126,17 @@ class OneLineLogger(Logger):
             raise StopRequested(f"stopped after iteration {it}")
         if self.deadline is not None and time.time() > self.deadline:
             raise BudgetReached(f"time budget reached after iteration {it}")
+
+
+def stop_on_signals(runner) -> None:
+    """First SIGINT/SIGTERM: finish the iteration, save, exit (``StopRequested``). A second one aborts at once."""
+
+    def handler(signum, frame) -> None:
+        if runner.logger.stop_requested:
+            raise KeyboardInterrupt
+        runner.logger.stop_requested = True
+        print(f"{os.path.basename(sys.argv[0])}: {signal.Signals(signum).name}: saving after this iteration "
+              "(again to abort)", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
