@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             session.runner.learn(session.train_cfg.runner.max_iterations,
                                  init_at_random_ep_len=not session.resume_path)
+            session.close()
         except PolicyNaNError as exc:
             raise UserError(f"{exc} at iteration {session.runner.current_learning_iteration}; "
                             f"{_last_good(session)}") from None
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for hook in session.env.step_hooks:
                 hook.finish()
+            session.close(finished=False)  # a no-op after the barrier above
     except UserError as exc:
         _drop_empty_run(session)
         print(f"train.py: error: {exc}", file=sys.stderr)

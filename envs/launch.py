@@ -37,6 +37,14 @@ class Session:
     log_dir: str | None
     resume_path: str | None
 
+    def close(self, finished: bool = True) -> None:
+        """Leave torchrun's process group in order: after a finished run every rank meets at a barrier first, so
+        no rank exits (and tears down its gloo threads) while a peer still talks to it; after an error, no wait."""
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            if finished:
+                torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
+
 
 def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
     """Task configs with the command-line overrides applied."""

@@ -28,6 +28,7 @@ s.runner.learn(3)
 rank = int(os.environ["RANK"])
 torch.save({{"start": start, "end": [p.detach().clone() for p in actor.parameters()],
             "log_dir": s.log_dir, "rank": rank}}, os.path.join({out!r}, f"rank{{rank}}.pt"))
+s.close()  # as train.py does: a barrier, then the process group goes before the interpreter exits
 """
 
 

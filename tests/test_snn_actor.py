@@ -301,6 +301,7 @@ def test_energy_report_hand_counted(decoder):
     ({"decoder_leak": 1.5}, "snn.decoder_leak must be in [0, 1]"),
     ({"decoder_leak": -0.1}, "snn.decoder_leak must be in [0, 1]"),
     ({"decoder_read": "max"}, "snn.decoder_read must be one of ['last', 'mean']"),
+    ({"weight_centering": "yes"}, "snn.weight_centering must be true or false"),
 ])
 def test_bad_snn_config(cfg, needle):
     with pytest.raises(ValueError) as err:
@@ -406,3 +407,28 @@ def test_lr_scale_keeps_the_function_and_scales_the_step(tmp_path):
     again = _actor(lr_scale=0.1)
     again.load_state_dict(torch.load(path, weights_only=True))
     torch.testing.assert_close(again(obs), scaled(obs))
+
+
+def test_weight_centering_keeps_every_neurons_synapses_zero_sum(tmp_path):
+    actor = _actor(weight_centering=True, lr_scale=0.1)
+    x = actor.get_latent(_obs(64))
+    opt = torch.optim.Adam(actor.network.parameters(), lr=1e-2)
+    before = [layer.fc.weight.detach().clone() for layer in actor.network.layers]
+    for _ in range(3):  # Adam steps on a loss that pushes every neuron's current one way
+        opt.zero_grad()
+        actor.network(x).sum().backward()
+        opt.step()
+    for layer, w0 in zip(actor.network.layers, before):
+        w = layer.fc.weight.detach()
+        assert w.sum(dim=1).abs().max() < 1e-5  # zero-sum rows, before and after the steps
+        assert not torch.equal(w, w0)  # and they moved
+    plain = _actor(lr_scale=0.1)  # same seed: the uncentered twin's rows do not sum to zero
+    assert plain.network.layers[0].fc.weight.sum(dim=1).abs().max() > 1e-3
+    jit = torch.jit.script(actor.as_jit())  # exports carry the effective (centered) weights
+    obs = _obs(3, seed=7)
+    torch.testing.assert_close(jit(obs["policy"]), actor(obs).detach(), atol=1e-5, rtol=0)
+    path = tmp_path / "c.pt"
+    torch.save(actor.state_dict(), path)
+    again = _actor(weight_centering=True, lr_scale=0.1)
+    again.load_state_dict(torch.load(path, weights_only=True))
+    torch.testing.assert_close(again(obs), actor(obs))

@@ -13,6 +13,12 @@ class PolicyCfg:
     actor_hidden_dims: list[int] = field(default_factory=lambda: [512, 256, 128])
     critic_hidden_dims: list[int] = field(default_factory=lambda: [512, 256, 128])
     activation: str = "elu"
+    # the MLP actor's hidden activation when it differs from the critic's (None = ``activation``); a bounded one
+    # ("sigmoid", "tanh") is the spiking units' smooth shape on an MLP (docs/snn_ppo.md's controlled runs)
+    actor_activation: str | None = None
+    # the MLP actor's input: "raw" (the observation), or the spiking actor's population code ("population": the
+    # receptive fields' stimulation, "population_counts": its T-step spike rate), a diagnostic (population_mlp.py)
+    mlp_input: str = "raw"
     init_noise_std: float = 1.0
     actor_obs_normalization: bool = False
     critic_obs_normalization: bool = False
@@ -23,7 +29,7 @@ class PolicyCfg:
         "mu_range": [-3.0, 3.0], "sigma2": 0.15, "tanh": False, "rate_reg": 0.0,
         "readout_gain": 1.0, "anneal": None, "init_gain": 1.0,
         "decoder": "membrane", "decoder_leak": 0.0, "decoder_read": "last", "lr_scale": 0.1,
-        "gradient": "bptt",
+        "gradient": "bptt", "weight_centering": False,
     })  # SpikingActor arguments (PopSAN constants; decoder: membrane integrators or PopSAN's rate population,
     # decoders.py; gradient: exact BPTT or the rate rule, rate_grad.py); the SNN normalizes its input (encoder
     # expects z-scores)
@@ -94,6 +100,7 @@ class TrainCfg:
 
 SCHEDULES = ("auto", "adaptive", "fixed", "piecewise")
 ACTOR_CLASSES = {"mlp": "rsl_rl.models:MLPModel", "snn": "legged_snn.snn.actor:SpikingActor"}
+POPULATION_MLP = "legged_snn.snn.population_mlp:PopulationMLP"
 
 
 def actor_groups(cfg: TrainCfg, available: list[str]) -> list[str]:
@@ -160,7 +167,11 @@ def actor_model(p: PolicyCfg, init_std: float | None = None) -> dict:
     actor = {"class_name": ACTOR_CLASSES[p.actor], "hidden_dims": list(p.actor_hidden_dims),
              "obs_normalization": p.actor_obs_normalization, "distribution_cfg": dist}
     if p.actor == "mlp":
-        actor["activation"] = p.activation
+        actor["activation"] = p.actor_activation or p.activation
+        if p.mlp_input != "raw":
+            keys = ("pop_in", "timesteps", "mu_range", "sigma2")
+            actor.update(class_name=POPULATION_MLP, mlp_input=p.mlp_input, obs_normalization=True,
+                         **{k: p.snn[k] for k in keys if k in p.snn})
     else:
         actor.update(p.snn)
         actor["obs_normalization"] = True

@@ -38,6 +38,8 @@ def check_snn_config(cfg: dict) -> None:
     for key in ("readout_gain", "init_gain", "lr_scale"):
         if not float(cfg.get(key, 1.0)) > 0:
             raise ValueError(f"snn.{key} must be > 0, got {cfg[key]}")
+    if not isinstance(cfg.get("weight_centering", False), bool):
+        raise ValueError(f"snn.weight_centering must be true or false, got {cfg['weight_centering']!r}")
     if float(cfg.get("rate_reg", 0.0)) < 0:
         raise ValueError(f"snn.rate_reg must be >= 0, got {cfg['rate_reg']}")
     check_anneal(cfg.get("anneal"))
@@ -61,12 +63,12 @@ class SpikingActor(MLPModel):
                  rate_reg: float = 0.0, readout_gain: float = 1.0, anneal: list[int] | None = None,
                  init_gain: float = 1.0, activation: str | None = None, decoder: str = "membrane",
                  decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0,
-                 gradient: str = "bptt") -> None:
+                 gradient: str = "bptt", weight_centering: bool = False) -> None:
         check_snn_config({"history": history, "timesteps": timesteps, "pop_in": pop_in, "pop_out": pop_out,
                           "encoder_mode": encoder_mode, "neuron": neuron or {}, "rate_reg": rate_reg,
                           "readout_gain": readout_gain, "anneal": anneal, "init_gain": init_gain,
                           "decoder": decoder, "decoder_leak": decoder_leak, "decoder_read": decoder_read,
-                          "lr_scale": lr_scale, "gradient": gradient})
+                          "lr_scale": lr_scale, "gradient": gradient, "weight_centering": weight_centering})
         self.is_recurrent = history == "membrane"
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims=[1], activation="elu",
                          obs_normalization=obs_normalization, distribution_cfg=distribution_cfg)
@@ -75,7 +77,8 @@ class SpikingActor(MLPModel):
         self.history = history
         self.mlp = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
                                   neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain,
-                                  init_gain, decoder, decoder_leak, decoder_read, lr_scale, gradient)
+                                  init_gain, decoder, decoder_leak, decoder_read, lr_scale, gradient,
+                                  weight_centering)
         self.network.rate_reg = float(rate_reg)
         self.anneal = check_anneal(anneal)  # (start, end) iterations of smooth -> spiking, or None (anneal.py)
         self.hidden_dims = list(hidden_dims)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from legged_snn.snn import sparse
+from legged_snn.snn.centering import center_weights
 from legged_snn.snn.decoders import MembraneDecoder, PopulationDecoder, check_decoder
 from legged_snn.snn.encoders import PopulationEncoder
 from legged_snn.snn.neurons import LIFLayer, NeuronCfg, lif_scan
@@ -88,7 +89,7 @@ class SpikingNetwork(nn.Module):
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
                  readout_gain: float = 1.0, init_gain: float = 1.0, decoder: str = "membrane",
                  decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0,
-                 gradient: str = "bptt") -> None:
+                 gradient: str = "bptt", weight_centering: bool = False) -> None:
         super().__init__()
         check_decoder(decoder, decoder_leak, decoder_read)
         check_gradient(gradient)
@@ -107,6 +108,8 @@ class SpikingNetwork(nn.Module):
         else:
             self.decoder = MembraneDecoder(hidden_dims[-1], num_actions, timesteps, decoder_leak, decoder_read, tanh)
         self.num_actions = num_actions
+        if weight_centering:  # zero-sum synapses per LIF neuron (centering.py)
+            center_weights(self.layers)
         scale_steps(self, lr_scale)  # every parameter used as lr_scale x stored (step_scale.py)
         self.lr_scale = float(lr_scale)
         self.timesteps = timesteps

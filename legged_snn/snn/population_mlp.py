@@ -1,0 +1,50 @@
+"""An MLP actor that reads the spiking actor's population code: a controlled experiment, not a deployable actor.
+
+``policy.mlp_input``: ``population`` feeds the MLP the encoder's Gaussian receptive-field stimulation A (N, D * P),
+``population_counts`` the rate the deterministic encoder's spike trains carry over T steps (A quantized to T + 1
+levels, no gradient to the fields). Everything else is rsl-rl's MLPModel (ELU, linear head), so a run with it
+against the plain MLP changes only the input code (docs/snn_ppo.md).
+"""
+
+from __future__ import annotations
+
+import torch
+from rsl_rl.models import MLPModel
+from rsl_rl.modules import MLP
+from tensordict import TensorDict
+
+from legged_snn.snn.encoders import PopulationEncoder
+
+MLP_INPUTS = ("raw", "population", "population_counts")
+
+
+class PopulationMLP(MLPModel):
+    """Normalization -> population stimulation (or its spike rate) -> MLP -> Gaussian."""
+
+    def __init__(self, obs: TensorDict, obs_groups: dict[str, list[str]], obs_set: str, output_dim: int,
+                 hidden_dims: tuple[int, ...] | list[int] = (512, 256, 128), activation: str = "elu",
+                 obs_normalization: bool = True, distribution_cfg: dict | None = None,
+                 mlp_input: str = "population", pop_in: int = 10, timesteps: int = 5,
+                 mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15) -> None:
+        if mlp_input not in MLP_INPUTS[1:]:
+            raise ValueError(f"policy.mlp_input must be one of {list(MLP_INPUTS)}, got {mlp_input!r}")
+        super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims, activation, obs_normalization,
+                         distribution_cfg)
+        self.mlp_input = mlp_input
+        self.encoder = PopulationEncoder(self.obs_dim, pop_in, timesteps, tuple(mu_range), sigma2)
+        out = self.distribution.input_dim if self.distribution is not None else output_dim
+        self.mlp = MLP(self.encoder.out_features, out, list(hidden_dims), activation)  # (N, D * P) -> (N, out)
+        if self.distribution is not None:
+            self.distribution.init_mlp_weights(self.mlp)
+
+    def get_latent(self, obs: TensorDict, masks: torch.Tensor | None = None, hidden_state=None) -> torch.Tensor:
+        """(N, D) observation groups -> (N, D * P) input code in [0, 1]."""
+        a = self.encoder.stimulation(super().get_latent(obs, masks, hidden_state))
+        return self.encoder.rate(a, None) if self.mlp_input == "population_counts" else a
+
+    def as_jit(self):
+        raise NotImplementedError("policy.mlp_input=population* is a diagnostic actor (docs/snn_ppo.md); it is not "
+                                  "exported: train with --actor mlp or --actor snn to deploy")
+
+    def as_onnx(self, verbose: bool = False):
+        return self.as_jit()

@@ -1,0 +1,66 @@
+"""The diagnostic MLP actors of docs/snn_ppo.md: population-coded input, bounded hidden units (real rsl-rl)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from rsl_rl.utils import resolve_callable
+from tensordict import TensorDict
+
+from legged_snn.rl.config import TrainCfg, actor_model
+
+
+def _actor(mlp_input: str, **policy):
+    cfg = TrainCfg()
+    cfg.policy.mlp_input = mlp_input
+    for k, v in policy.items():
+        setattr(cfg.policy, k, v)
+    spec = actor_model(cfg.policy)
+    cls = resolve_callable(spec.pop("class_name"))
+    obs = TensorDict({"policy": torch.randn(64, 48)}, batch_size=[64])
+    return cls(obs, {"actor": ["policy"]}, "actor", 12, **spec), obs
+
+
+@pytest.mark.parametrize("mlp_input", ["population", "population_counts"])
+def test_population_input_reaches_the_mlp(mlp_input):
+    actor, obs = _actor(mlp_input)
+    assert actor.mlp[0].in_features == 48 * 10  # D x P inputs, the spiking actor's first layer's fan-in
+    latent = actor.get_latent(obs)
+    assert latent.shape == (64, 480) and 0.0 <= latent.min() and latent.max() <= 1.0
+    levels = torch.unique(latent)
+    if mlp_input == "population_counts":  # the deterministic encoder's T-step rate: T + 1 levels at most
+        assert set((levels * 5).round().tolist()) <= set(range(6)) and len(levels) <= 6
+    else:
+        assert len(levels) > 100  # the stimulation itself, continuous
+    assert actor(obs).shape == (64, 12)
+
+
+def test_population_actor_learns_its_fields():
+    actor, obs = _actor("population")
+    actor.update_normalization(obs)
+    actor(obs).square().sum().backward()
+    assert actor.encoder.mu.grad is not None and actor.encoder.mu.grad.abs().sum() > 0
+
+
+def test_actor_activation_leaves_the_critic_alone():
+    cfg = TrainCfg()
+    cfg.policy.actor_activation = "sigmoid"
+    assert actor_model(cfg.policy)["activation"] == "sigmoid" and cfg.policy.activation == "elu"
+    actor, _ = _actor("raw", actor_activation="sigmoid")
+    assert any(isinstance(m, torch.nn.Sigmoid) for m in actor.mlp)
+
+
+def test_population_actor_refuses_export_and_bad_values(root, tmp_path):
+    actor, _ = _actor("population")
+    with pytest.raises(NotImplementedError, match="diagnostic actor"):
+        actor.as_jit()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run([sys.executable, "train.py", "--task=a1_flat", "--num_envs=4", "--max_iterations=1",
+                          f"--log_root={tmp_path}", "--cfg=policy.mlp_input=spikes"], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and "policy.mlp_input must be one of" in res.stderr
+    assert not (tmp_path / "a1_flat").exists() or not os.listdir(tmp_path / "a1_flat")
