@@ -38,16 +38,20 @@ def main(argv: list[str] | None = None) -> int:
                             f"{_last_good(session)}") from None
         except StopRequested:
             if session.log_dir is None:  # a distributed rank other than 0: rank 0 saves
+                session.close()
                 return 130
             path = os.path.join(session.log_dir, f"model_{session.runner.current_learning_iteration}.pt")
             session.runner.save(path)
+            session.close()  # the other ranks wait here for the save
             print(f"train.py: interrupted; saved {path}; continue with: python train.py --task={args.task} "
                   f"--resume --load_run={os.path.basename(session.log_dir)}", file=sys.stderr)
             return 130
         finally:
-            for hook in session.env.step_hooks:
-                hook.finish()
-            session.close(finished=False)  # a no-op after the barrier above
+            try:
+                for hook in session.env.step_hooks:
+                    hook.finish()
+            finally:
+                session.close(finished=False)  # a no-op after a barrier above
     except UserError as exc:
         _drop_empty_run(session)
         print(f"train.py: error: {exc}", file=sys.stderr)

@@ -142,6 +142,10 @@ def _checked_configs(env_cfg: LocomotionEnvCfg, train_cfg: TrainCfg) -> None:
 
 
 def _checked_actor(train_cfg: TrainCfg) -> None:
+    p = train_cfg.policy
+    if p.actor == "snn" and (p.mlp_input != "raw" or p.actor_activation is not None):
+        raise UserError("policy.mlp_input and policy.actor_activation configure the MLP actor; with --actor snn "
+                        "drop them (the spiking actor's settings are policy.snn.*)")
     if train_cfg.policy.actor == "snn":
         from legged_snn.snn.actor import check_snn_config
 

@@ -35,6 +35,8 @@ def export_policy(runner, metadata: dict, out_dir: str) -> dict[str, str]:
                 os.replace(os.path.join(tmp, name), os.path.join(out_dir, name))
     except OSError as exc:
         raise ExportError(f"cannot write the export into {out_dir}: {exc.strerror or exc}") from None
+    except NotImplementedError as exc:  # an actor that is not deployable (population_mlp.py)
+        raise ExportError(f"{exc}; play without exporting: --no_export") from None
     return {kind: os.path.join(out_dir, name) for kind, name in names.items()}
 
 

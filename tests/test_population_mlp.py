@@ -11,7 +11,7 @@ import torch
 from rsl_rl.utils import resolve_callable
 from tensordict import TensorDict
 
-from legged_snn.rl.config import TrainCfg, actor_model
+from legged_snn.rl.config import TrainCfg, actor_model, to_rsl_rl
 
 
 def _actor(mlp_input: str, **policy):
@@ -49,7 +49,8 @@ def test_population_actor_learns_its_fields():
 def test_actor_activation_leaves_the_critic_alone():
     cfg = TrainCfg()
     cfg.policy.actor_activation = "sigmoid"
-    assert actor_model(cfg.policy)["activation"] == "sigmoid" and cfg.policy.activation == "elu"
+    rsl = to_rsl_rl(cfg)
+    assert rsl["actor"]["activation"] == "sigmoid" and rsl["critic"]["activation"] == "elu"
     actor, _ = _actor("raw", actor_activation="sigmoid")
     assert any(isinstance(m, torch.nn.Sigmoid) for m in actor.mlp)
 
@@ -64,3 +65,20 @@ def test_population_actor_refuses_export_and_bad_values(root, tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert res.returncode != 0 and "policy.mlp_input must be one of" in res.stderr
     assert not (tmp_path / "a1_flat").exists() or not os.listdir(tmp_path / "a1_flat")
+
+
+def test_population_run_trains_and_play_refuses_its_export_in_one_line(root, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    common = ["--task=a1_flat", "--num_envs=4", f"--log_root={tmp_path}"]
+    res = subprocess.run([sys.executable, "train.py", *common, "--max_iterations=1",
+                          "--cfg=policy.mlp_input=population"], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    res = subprocess.run([sys.executable, "play.py", *common, "--export_only"], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and "diagnostic actor" in res.stderr and "--no_export" in res.stderr
+    assert "Traceback" not in res.stderr
+    res = subprocess.run([sys.executable, "train.py", *common, "--max_iterations=1", "--actor=snn",
+                          "--cfg=policy.actor_activation=tanh"], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode != 0 and "configure the MLP actor; with --actor snn drop them" in res.stderr

@@ -414,10 +414,13 @@ def test_weight_centering_keeps_every_neurons_synapses_zero_sum(tmp_path):
     x = actor.get_latent(_obs(64))
     opt = torch.optim.Adam(actor.network.parameters(), lr=1e-2)
     before = [layer.fc.weight.detach().clone() for layer in actor.network.layers]
-    for _ in range(3):  # Adam steps on a loss that pushes every neuron's current one way
+    for step in range(3):  # Adam steps on a loss that pushes every neuron's current one way
+        w_prev = actor.network.layers[0].fc.weight.detach().clone()
         opt.zero_grad()
         actor.network(x).sum().backward()
         opt.step()
+        if step == 0:  # lr_scale still scales the step: at most 2 x 0.1 x lr per weight (the centering's share)
+            assert (actor.network.layers[0].fc.weight.detach() - w_prev).abs().max() <= 2 * 0.1 * 1e-2 + 1e-7
     for layer, w0 in zip(actor.network.layers, before):
         w = layer.fc.weight.detach()
         assert w.sum(dim=1).abs().max() < 1e-5  # zero-sum rows, before and after the steps

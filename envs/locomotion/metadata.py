@@ -60,5 +60,7 @@ def policy_metadata(task: str, env: LocomotionEnv, train_cfg: TrainCfg) -> dict:
                        "decoder": p.snn.get("decoder", "membrane"), "decoder_leak": p.snn.get("decoder_leak", 0.0),
                        "decoder_read": p.snn.get("decoder_read", "last")}
     else:
-        meta["mlp"] = {"hidden_dims": list(p.actor_hidden_dims), "activation": p.activation}
+        meta["mlp"] = {"hidden_dims": list(p.actor_hidden_dims), "activation": p.actor_activation or p.activation}
+        if p.mlp_input != "raw":
+            meta["mlp"]["input"] = p.mlp_input
     return meta
