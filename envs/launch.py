@@ -21,7 +21,7 @@ from legged_snn import cli
 from legged_snn.cli import UserError, resolve_checkpoint, resolve_teacher, run_folder_name
 from legged_snn.overrides import apply_override
 from legged_snn.registry import UnknownTaskError, load
-from legged_snn.rl.config import TrainCfg, to_rsl_rl
+from legged_snn.rl.config import MLP_INPUTS, TrainCfg, to_rsl_rl
 from legged_snn.rl.runner import CheckpointError, LeggedRunner
 from legged_snn.sim.model import ModelError
 from legged_snn.validate import ConfigError
@@ -143,10 +143,12 @@ def _checked_configs(env_cfg: LocomotionEnvCfg, train_cfg: TrainCfg) -> None:
 
 def _checked_actor(train_cfg: TrainCfg) -> None:
     p = train_cfg.policy
+    if p.mlp_input not in MLP_INPUTS:
+        raise UserError(f"policy.mlp_input must be one of {list(MLP_INPUTS)}, got {p.mlp_input!r}")
     if p.actor == "snn" and (p.mlp_input != "raw" or p.actor_activation is not None):
         raise UserError("policy.mlp_input and policy.actor_activation configure the MLP actor; with --actor snn "
                         "drop them (the spiking actor's settings are policy.snn.*)")
-    if train_cfg.policy.actor == "snn":
+    if p.actor == "snn":
         from legged_snn.snn.actor import check_snn_config
 
         try:

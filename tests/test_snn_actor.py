@@ -9,30 +9,12 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from tensordict import TensorDict
 from torch.distributions import Normal
 
 from legged_snn.snn import energy
-from legged_snn.snn.actor import SpikingActor, check_snn_config
+from legged_snn.snn.actor import check_snn_config
 from legged_snn.snn.encoders import PopulationEncoder
-
-GROUPS = {"actor": ["policy"], "critic": ["critic"]}
-DIST = {"class_name": "GaussianDistribution", "init_std": 0.8}
-
-
-def _obs(n: int = 5, d: int = 7, seed: int = 0) -> TensorDict:
-    g = torch.Generator().manual_seed(seed)
-    return TensorDict({"policy": torch.randn(n, d, generator=g) * 1.5, "critic": torch.randn(n, 3, generator=g)},
-                      batch_size=[n])
-
-
-def _actor(history: str = "stack", **kw) -> SpikingActor:
-    torch.manual_seed(0)
-    actor = SpikingActor(_obs(), GROUPS, "actor", 3, hidden_dims=[32, 16], distribution_cfg=DIST, history=history,
-                         **kw)
-    # give the normalizer non-trivial statistics, as after some training
-    actor.update_normalization(_obs(200, seed=3))
-    return actor
+from tests.snn_helpers import _actor, _obs
 
 
 def test_deterministic_encoder_counts_match_closed_form():
@@ -383,55 +365,3 @@ def test_nir_graph_equals_eager(decoder, leak):
     else:
         assert isinstance(graph.nodes["readout"], nir.LI if leak else nir.I)
         np.testing.assert_allclose(read_actions(graph, out), eager.numpy(), atol=1e-5)
-
-
-def test_lr_scale_keeps_the_function_and_scales_the_step(tmp_path):
-    plain, scaled = _actor(), _actor(lr_scale=0.1)  # same seed, same values
-    x = plain.get_latent(_obs(64))
-    with torch.no_grad():
-        torch.testing.assert_close(scaled.network(x), plain.network(x), atol=1e-5, rtol=0)
-    steps = []
-    for actor in (plain, scaled):
-        opt = torch.optim.Adam(actor.network.parameters(), lr=1e-3)
-        w0 = actor.network.layers[0].fc.weight.detach().clone()
-        actor.network(x).square().mean().backward()
-        opt.step()
-        steps.append((actor.network.layers[0].fc.weight.detach() - w0).abs().max().item())
-    assert steps[0] == pytest.approx(1e-3, rel=0.01) and steps[1] == pytest.approx(1e-4, rel=0.01)
-    scaled.eval()
-    jit = torch.jit.script(scaled.as_jit())  # exports carry the effective weights
-    obs = _obs(3, seed=7)
-    torch.testing.assert_close(jit(obs["policy"]), scaled(obs).detach(), atol=1e-5, rtol=0)
-    path = tmp_path / "a.pt"
-    torch.save(scaled.state_dict(), path)
-    again = _actor(lr_scale=0.1)
-    again.load_state_dict(torch.load(path, weights_only=True))
-    torch.testing.assert_close(again(obs), scaled(obs))
-
-
-def test_weight_centering_keeps_every_neurons_synapses_zero_sum(tmp_path):
-    actor = _actor(weight_centering=True, lr_scale=0.1)
-    x = actor.get_latent(_obs(64))
-    opt = torch.optim.Adam(actor.network.parameters(), lr=1e-2)
-    before = [layer.fc.weight.detach().clone() for layer in actor.network.layers]
-    for step in range(3):  # Adam steps on a loss that pushes every neuron's current one way
-        w_prev = actor.network.layers[0].fc.weight.detach().clone()
-        opt.zero_grad()
-        actor.network(x).sum().backward()
-        opt.step()
-        if step == 0:  # lr_scale still scales the step: at most 2 x 0.1 x lr per weight (the centering's share)
-            assert (actor.network.layers[0].fc.weight.detach() - w_prev).abs().max() <= 2 * 0.1 * 1e-2 + 1e-7
-    for layer, w0 in zip(actor.network.layers, before):
-        w = layer.fc.weight.detach()
-        assert w.sum(dim=1).abs().max() < 1e-5  # zero-sum rows, before and after the steps
-        assert not torch.equal(w, w0)  # and they moved
-    plain = _actor(lr_scale=0.1)  # same seed: the uncentered twin's rows do not sum to zero
-    assert plain.network.layers[0].fc.weight.sum(dim=1).abs().max() > 1e-3
-    jit = torch.jit.script(actor.as_jit())  # exports carry the effective (centered) weights
-    obs = _obs(3, seed=7)
-    torch.testing.assert_close(jit(obs["policy"]), actor(obs).detach(), atol=1e-5, rtol=0)
-    path = tmp_path / "c.pt"
-    torch.save(actor.state_dict(), path)
-    again = _actor(weight_centering=True, lr_scale=0.1)
-    again.load_state_dict(torch.load(path, weights_only=True))
-    torch.testing.assert_close(again(obs), actor(obs))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from envs.locomotion.env import LocomotionEnv, per_joint
-from legged_snn.rl.config import TrainCfg, actor_groups
+from legged_snn.rl.config import TrainCfg, actor_groups, mlp_activation
 
 FORMAT = "legged_snn.policy/1"
 
@@ -60,7 +60,7 @@ def policy_metadata(task: str, env: LocomotionEnv, train_cfg: TrainCfg) -> dict:
                        "decoder": p.snn.get("decoder", "membrane"), "decoder_leak": p.snn.get("decoder_leak", 0.0),
                        "decoder_read": p.snn.get("decoder_read", "last")}
     else:
-        meta["mlp"] = {"hidden_dims": list(p.actor_hidden_dims), "activation": p.actor_activation or p.activation}
+        meta["mlp"] = {"hidden_dims": list(p.actor_hidden_dims), "activation": mlp_activation(p)}
         if p.mlp_input != "raw":
             meta["mlp"]["input"] = p.mlp_input
     return meta

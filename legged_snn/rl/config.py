@@ -101,6 +101,12 @@ class TrainCfg:
 SCHEDULES = ("auto", "adaptive", "fixed", "piecewise")
 ACTOR_CLASSES = {"mlp": "rsl_rl.models:MLPModel", "snn": "legged_snn.snn.actor:SpikingActor"}
 POPULATION_MLP = "legged_snn.snn.population_mlp:PopulationMLP"
+MLP_INPUTS = ("raw", "population", "population_counts")  # policy.mlp_input (population_mlp.py for the others)
+
+
+def mlp_activation(p: PolicyCfg) -> str:
+    """The MLP actor's hidden activation (``actor_activation`` when set, else the critic's ``activation``)."""
+    return p.actor_activation or p.activation
 
 
 def actor_groups(cfg: TrainCfg, available: list[str]) -> list[str]:
@@ -167,7 +173,7 @@ def actor_model(p: PolicyCfg, init_std: float | None = None) -> dict:
     actor = {"class_name": ACTOR_CLASSES[p.actor], "hidden_dims": list(p.actor_hidden_dims),
              "obs_normalization": p.actor_obs_normalization, "distribution_cfg": dist}
     if p.actor == "mlp":
-        actor["activation"] = p.actor_activation or p.activation
+        actor["activation"] = mlp_activation(p)
         if p.mlp_input != "raw":
             keys = ("pop_in", "timesteps", "mu_range", "sigma2")
             actor.update(class_name=POPULATION_MLP, mlp_input=p.mlp_input, obs_normalization=True,

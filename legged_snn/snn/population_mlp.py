@@ -15,8 +15,6 @@ from tensordict import TensorDict
 
 from legged_snn.snn.encoders import PopulationEncoder
 
-MLP_INPUTS = ("raw", "population", "population_counts")
-
 
 class PopulationMLP(MLPModel):
     """Normalization -> population stimulation (or its spike rate) -> MLP -> Gaussian."""
@@ -26,8 +24,6 @@ class PopulationMLP(MLPModel):
                  obs_normalization: bool = True, distribution_cfg: dict | None = None,
                  mlp_input: str = "population", pop_in: int = 10, timesteps: int = 5,
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15) -> None:
-        if mlp_input not in MLP_INPUTS[1:]:
-            raise ValueError(f"policy.mlp_input must be one of {list(MLP_INPUTS)}, got {mlp_input!r}")
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims, activation, obs_normalization,
                          distribution_cfg)
         self.mlp_input = mlp_input
@@ -38,7 +34,8 @@ class PopulationMLP(MLPModel):
             self.distribution.init_mlp_weights(self.mlp)
 
     def get_latent(self, obs: TensorDict, masks: torch.Tensor | None = None, hidden_state=None) -> torch.Tensor:
-        """(N, D) observation groups -> (N, D * P) input code in [0, 1]."""
+        """(N, D) observation groups -> (N, D * P) input code in [0, 1] (``mlp_input`` is checked by the config:
+        anything but ``population_counts`` reads the stimulation)."""
         a = self.encoder.stimulation(super().get_latent(obs, masks, hidden_state))
         return self.encoder.rate(a, None) if self.mlp_input == "population_counts" else a
 

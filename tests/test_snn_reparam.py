@@ -1,0 +1,61 @@
+"""The spiking network's reparametrizations: ``snn.lr_scale`` (step_scale.py) and ``snn.weight_centering``
+(centering.py) change how Adam's steps land, not the function or the exports."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.snn_helpers import _actor, _obs
+
+
+def test_lr_scale_keeps_the_function_and_scales_the_step(tmp_path):
+    plain, scaled = _actor(), _actor(lr_scale=0.1)  # same seed, same values
+    x = plain.get_latent(_obs(64))
+    with torch.no_grad():
+        torch.testing.assert_close(scaled.network(x), plain.network(x), atol=1e-5, rtol=0)
+    steps = []
+    for actor in (plain, scaled):
+        opt = torch.optim.Adam(actor.network.parameters(), lr=1e-3)
+        w0 = actor.network.layers[0].fc.weight.detach().clone()
+        actor.network(x).square().mean().backward()
+        opt.step()
+        steps.append((actor.network.layers[0].fc.weight.detach() - w0).abs().max().item())
+    assert steps[0] == pytest.approx(1e-3, rel=0.01) and steps[1] == pytest.approx(1e-4, rel=0.01)
+    scaled.eval()
+    jit = torch.jit.script(scaled.as_jit())  # exports carry the effective weights
+    obs = _obs(3, seed=7)
+    torch.testing.assert_close(jit(obs["policy"]), scaled(obs).detach(), atol=1e-5, rtol=0)
+    path = tmp_path / "a.pt"
+    torch.save(scaled.state_dict(), path)
+    again = _actor(lr_scale=0.1)
+    again.load_state_dict(torch.load(path, weights_only=True))
+    torch.testing.assert_close(again(obs), scaled(obs))
+
+
+def test_weight_centering_keeps_every_neurons_synapses_zero_sum(tmp_path):
+    actor = _actor(weight_centering=True, lr_scale=0.1)
+    x = actor.get_latent(_obs(64))
+    opt = torch.optim.Adam(actor.network.parameters(), lr=1e-2)
+    before = [layer.fc.weight.detach().clone() for layer in actor.network.layers]
+    for step in range(3):  # Adam steps on a loss that pushes every neuron's current one way
+        w_prev = actor.network.layers[0].fc.weight.detach().clone()
+        opt.zero_grad()
+        actor.network(x).sum().backward()
+        opt.step()
+        if step == 0:  # lr_scale still scales the step: at most 2 x 0.1 x lr per weight (the centering's share)
+            assert (actor.network.layers[0].fc.weight.detach() - w_prev).abs().max() <= 2 * 0.1 * 1e-2 + 1e-7
+    for layer, w0 in zip(actor.network.layers, before):
+        w = layer.fc.weight.detach()
+        assert w.sum(dim=1).abs().max() < 1e-5  # zero-sum rows, before and after the steps
+        assert not torch.equal(w, w0)  # and they moved
+    plain = _actor(lr_scale=0.1)  # same seed: the uncentered twin's rows do not sum to zero
+    assert plain.network.layers[0].fc.weight.sum(dim=1).abs().max() > 1e-3
+    jit = torch.jit.script(actor.as_jit())  # exports carry the effective (centered) weights
+    obs = _obs(3, seed=7)
+    torch.testing.assert_close(jit(obs["policy"]), actor(obs).detach(), atol=1e-5, rtol=0)
+    path = tmp_path / "c.pt"
+    torch.save(actor.state_dict(), path)
+    again = _actor(weight_centering=True, lr_scale=0.1)
+    again.load_state_dict(torch.load(path, weights_only=True))
+    torch.testing.assert_close(again(obs), actor(obs))
