@@ -25,7 +25,7 @@ class PolicyCfg:
     snn: dict = field(default_factory=lambda: {
         "timesteps": 5, "pop_in": 10, "pop_out": 10, "history": "stack", "encoder_mode": "deterministic",
         "neuron": {"current_decay": 0.5, "voltage_decay": 0.75, "threshold": 0.5, "reset": "popsan",
-                   "surrogate_width": 0.5, "surrogate": "fast_sigmoid"},
+                   "surrogate_width": 0.5, "surrogate": "fast_sigmoid", "max_spikes": 1},
         "mu_range": [-3.0, 3.0], "sigma2": 0.15, "tanh": False, "rate_reg": 0.0,
         "readout_gain": 1.0, "anneal": None, "init_gain": 1.0,
         "decoder": "membrane", "decoder_leak": 0.0, "decoder_read": "last", "lr_scale": 0.1,

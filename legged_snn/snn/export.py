@@ -40,6 +40,7 @@ class SNNCore(nn.Module):
         self.widths = [layer.out_features for layer in network.layers]
         self.a, self.b, self.th = float(cfg.current_decay), float(cfg.voltage_decay), float(cfg.threshold)
         self.reset_mode = RESETS.index(cfg.reset)
+        self.kmax = int(cfg.max_spikes)
         dec = network.decoder
         self.membrane = network.decoder_kind == "membrane"
         if self.membrane:  # integrators: mean = W (sum_t k_t s_t) + (sum_t k_t) b (decoders.MembraneDecoder)
@@ -73,13 +74,17 @@ class SNNCore(nn.Module):
             outs = []
             for t in range(self.timesteps):  # few ops per step: batch-1 latency is op count
                 ci = torch.add(cur[t], ci, alpha=self.a)
+                fired = oi if self.kmax == 1 else oi.clamp(max=1.0)
                 if self.reset_mode == 0:
-                    vi = torch.add(ci, vi, alpha=self.b) * (1.0 - oi)
+                    vi = torch.add(ci, vi, alpha=self.b) * (1.0 - fired)
                 elif self.reset_mode == 1:
                     vi = torch.add(torch.add(ci, vi, alpha=self.b), oi, alpha=-self.th)
                 else:
-                    vi = torch.addcmul(ci, vi, 1.0 - oi, value=self.b)
-                oi = (vi > self.th).to(vi.dtype)
+                    vi = torch.addcmul(ci, vi, 1.0 - fired, value=self.b)
+                if self.kmax == 1:
+                    oi = (vi > self.th).to(vi.dtype)
+                else:  # multi-spike count: thresholds crossed, at most kmax
+                    oi = torch.clamp(torch.ceil(vi / self.th) - 1.0, min=0.0, max=float(self.kmax))
                 outs.append(oi)
             spikes = torch.stack(outs, dim=0)
             cs.append(ci)

@@ -101,7 +101,12 @@ class SpikingNetwork(nn.Module):
         self.encoder = PopulationEncoder(obs_dim, pop_in, timesteps, mu_range, sigma2, encoder_mode)
         self.decoder_kind = decoder
         sizes = [self.encoder.out_features, *hidden_dims] + ([num_actions * pop_out] if decoder == "rate" else [])
-        self.layers = nn.ModuleList(LIFLayer(i, o, self.neuron, init_gain) for i, o in zip(sizes[:-1], sizes[1:]))
+        if self.neuron.max_spikes > 1 and gradient == "rate":
+            raise ValueError("snn.gradient 'rate' needs binary spikes: set snn.neuron.max_spikes=1 or "
+                             "snn.gradient=bptt")
+        binary = [True] + [self.neuron.max_spikes == 1] * (len(sizes) - 2)  # the encoder's spikes are binary
+        self.layers = nn.ModuleList(LIFLayer(i, o, self.neuron, init_gain, bin_in)
+                                    for i, o, bin_in in zip(sizes[:-1], sizes[1:], binary))
         self.decoder: MembraneDecoder | PopulationDecoder
         if decoder == "rate":
             self.decoder = PopulationDecoder(num_actions, pop_out, tanh, readout_gain)

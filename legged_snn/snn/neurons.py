@@ -45,6 +45,9 @@ class NeuronCfg:
     reset: str = "popsan"  # one of RESETS (popsan: PopSAN's form, the one every config uses and NIR can express)
     surrogate_width: float = 0.5  # w > 0: half-width of the rectangular window (fast_sigmoid: its scale)
     surrogate: str = "rect"  # one of SURROGATES
+    # spikes a neuron may emit in one step (integer-valued "multi-spike" neurons, SpikeYOLO's I-LIF; Loihi 2's
+    # graded spikes carry such a count): o_t = sum_k H(v_t - k th), k = 1..max_spikes. 1 = binary spikes
+    max_spikes: int = 1
 
     def validate(self, where: str = "neuron") -> None:
         """One-line ValueError naming the bad field and what is allowed."""
@@ -60,6 +63,8 @@ class NeuronCfg:
             raise ValueError(f"{where}.surrogate_width must be > 0, got {self.surrogate_width}")
         if self.surrogate not in SURROGATES:
             raise ValueError(f"{where}.surrogate must be one of {list(SURROGATES)}, got {self.surrogate!r}")
+        if isinstance(self.max_spikes, bool) or not isinstance(self.max_spikes, int) or self.max_spikes < 1:
+            raise ValueError(f"{where}.max_spikes must be an integer >= 1 (1 = binary spikes), got {self.max_spikes!r}")
 
 
 class RectSpike(torch.autograd.Function):
@@ -112,6 +117,23 @@ def spike_fn(cfg: NeuronCfg):
     return lambda x: fn.apply(x, cfg.surrogate_width)
 
 
+def multi_spikes(v: torch.Tensor, th: float, kmax: int) -> torch.Tensor:
+    """Spikes emitted at membrane v: sum_k H(v - k th), k = 1..kmax (binary when kmax = 1)."""
+    if kmax == 1:
+        return (v > th).to(v.dtype)
+    return torch.clamp(torch.ceil(v / th) - 1.0, 0.0, float(kmax))
+
+
+def multi_surrogate(v: torch.Tensor, th: float, width: float, kind: int, kmax: int) -> torch.Tensor:
+    """dO/dv of ``multi_spikes``: the surrogate summed over the kmax thresholds."""
+    return sum(_surrogate_grad(v - k * th, width, kind) for k in range(1, kmax + 1))
+
+
+def multi_smooth(v: torch.Tensor, th: float, width: float, kind: int, kmax: int) -> torch.Tensor:
+    """The smooth counterpart of ``multi_spikes``: the surrogate's integral summed over the thresholds."""
+    return sum(smooth_output(v - (k - 1) * th, th, width, kind) for k in range(1, kmax + 1))
+
+
 def _surrogate_grad(x: torch.Tensor, width: float, kind: int) -> torch.Tensor:
     """dO/dv at x = v - th (torch loop path of the scan's BPTT)."""
     if kind == 1:
@@ -125,11 +147,11 @@ class _LIFScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, current: torch.Tensor, c0: torch.Tensor, v0: torch.Tensor, o0: torch.Tensor,
                 a: float, b: float, th: float, reset: int, width: float, smooth: float = 0.0, kind: int = 0,
-                store: bool = True, live: list | None = None):
+                store: bool = True, live: list | None = None, kmax: int = 1):
         T = current.shape[0]
         spikes = torch.empty_like(current)
-        ctx.consts = (a, b, th, reset, width, kind)
-        if _use_kernels(current):
+        ctx.consts = (a, b, th, reset, width, kind, kmax)
+        if _use_kernels(current) and kmax == 1:
             c, v, o = (x.detach().clone(memory_format=torch.contiguous_format) for x in (c0, v0, o0))
             k = np.dtype(kernels.as_np(current).dtype).type
             # what BPTT needs of v per neuron-step: a 0/1 window (rect) or dO/dv itself (fast_sigmoid)
@@ -145,27 +167,28 @@ class _LIFScan(torch.autograd.Function):
         c, v, o = c0, v0, o0
         for t in range(T):
             c = c * a + current[t]
+            fired = o if kmax == 1 else o.clamp(max=1.0)  # a multi-spike count resets like one spike
             if reset == 0:
-                v = (v * b + c) * (1.0 - o)
+                v = (v * b + c) * (1.0 - fired)
             elif reset == 1:
                 v = v * b + c - th * o
             else:
-                v = v * b * (1.0 - o) + c
-            o = (v > th).to(current.dtype)
+                v = v * b * (1.0 - fired) + c
+            o = multi_spikes(v, th, kmax)
             if smooth > 0:
-                o = o + smooth * (smooth_output(v, th, width, kind) - o)
+                o = o + smooth * (multi_smooth(v, th, width, kind, kmax) - o)
             volts[t] = v
             spikes[t] = o
         ctx.save_for_backward(volts, spikes, o0)
         if live is not None:
-            live.append(live_share(_surrogate_grad(volts - th, width, kind), width, kind))
+            live.append(live_share(multi_surrogate(volts, th, width, kind, kmax), width, kind))
         return spikes, c, v, o
 
     @staticmethod
     def backward(ctx, g_spikes, g_c, g_v, g_o):
         volts, spikes, o0 = ctx.saved_tensors  # volts is the surrogate's window on the kernel path
-        a, b, th, reset, width, kind = ctx.consts
-        if _use_kernels(spikes):
+        a, b, th, reset, width, kind, kmax = ctx.consts
+        if _use_kernels(spikes) and kmax == 1:
             zeros = torch.zeros_like(spikes[0])
             g_current = torch.empty_like(spikes)
             g_c0, g_v0 = torch.empty_like(zeros), torch.empty_like(zeros)
@@ -175,27 +198,29 @@ class _LIFScan(torch.autograd.Function):
                                   kernels.as_np(g_v if g_v is not None else zeros), kernels.as_np(volts),
                                   kernels.as_np(spikes), kernels.as_np(o0), g_current.numpy(), g_c0.numpy(),
                                   g_v0.numpy(), k(a), k(b), reset, k(1.0 / (2.0 * width) if kind == 0 else 1.0))
-            return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None, None
+            return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None, None, None
         T = volts.shape[0]
+        fired = spikes if kmax == 1 else spikes.clamp(max=1.0)
+        fired0 = o0 if kmax == 1 else o0.clamp(max=1.0)
         g_current = torch.empty_like(volts)
         zero = torch.zeros_like(volts[0])
         gv_next, gc_next = zero, zero  # dL/dv_{t+1}, dL/dc_{t+1}
         for t in range(T - 1, -1, -1):
-            surrogate = _surrogate_grad(volts[t] - th, width, kind)
+            surrogate = multi_surrogate(volts[t], th, width, kind, kmax)
             gv = g_spikes[t] * surrogate if g_spikes is not None else zero
             if t == T - 1:
                 gv = gv + (g_v if g_v is not None else zero)
             else:
-                gv = gv + gv_next * (b * (1.0 - spikes[t]) if reset in (0, 2) else b)
-            o_prev = spikes[t - 1] if t > 0 else o0
+                gv = gv + gv_next * (b * (1.0 - fired[t]) if reset in (0, 2) else b)
+            o_prev = fired[t - 1] if t > 0 else fired0
             gc = gv * (1.0 - o_prev) if reset == 0 else gv
             gc = gc + (gc_next * a if t < T - 1 else (g_c if g_c is not None else zero))
             g_current[t] = gc
             gv_next, gc_next = gv, gc
         # gradients w.r.t. the initial state (membrane mode carries it across control steps)
-        g_v0 = gv_next * (b * (1.0 - o0) if reset in (0, 2) else b)
+        g_v0 = gv_next * (b * (1.0 - fired0) if reset in (0, 2) else b)
         g_c0 = gc_next * a
-        return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None, None
+        return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None, None, None
 
 
 LIVE_FRACTION = 0.1
@@ -230,27 +255,28 @@ def lif_scan(current: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, tor
     store = torch.is_grad_enabled() and any(x.requires_grad for x in (current, c0, v0, o0))  # else no backward
     spikes, c, v, o = _LIFScan.apply(current, c0, v0, o0, cfg.current_decay, cfg.voltage_decay, cfg.threshold,
                                      reset, cfg.surrogate_width, float(smooth), SURROGATES.index(cfg.surrogate),
-                                     store, live if store else None)
+                                     store, live if store else None, int(cfg.max_spikes))
     return spikes, (c, v, o)
 
 
 def lif_scan_reference(current: torch.Tensor, state, cfg: NeuronCfg, smooth: float = 0.0):
     """The same recurrence with plain autograd ops (readable reference, used by tests and exports)."""
     c, v, o = state
-    spike, kind = spike_fn(cfg), SURROGATES.index(cfg.surrogate)
+    spike, kind, th, kmax = spike_fn(cfg), SURROGATES.index(cfg.surrogate), cfg.threshold, cfg.max_spikes
     out = []
     for t in range(current.shape[0]):
         c = cfg.current_decay * c + current[t]
         o_prev = o.detach()
+        fired = o_prev.clamp(max=1.0)
         if cfg.reset == "zero":
-            v = (cfg.voltage_decay * v + c) * (1.0 - o_prev)
+            v = (cfg.voltage_decay * v + c) * (1.0 - fired)
         elif cfg.reset == "subtract":
-            v = cfg.voltage_decay * v + c - cfg.threshold * o_prev
+            v = cfg.voltage_decay * v + c - th * o_prev
         else:
-            v = cfg.voltage_decay * v * (1.0 - o_prev) + c
-        o = spike(v - cfg.threshold)
+            v = cfg.voltage_decay * v * (1.0 - fired) + c
+        o = sum(spike(v - k * th) for k in range(1, kmax + 1))
         if smooth > 0:  # forward mixes in the integral; backward stays the surrogate (its derivative)
-            o = o + smooth * (smooth_output(v, cfg.threshold, cfg.surrogate_width, kind) - o).detach()
+            o = o + smooth * (multi_smooth(v, th, cfg.surrogate_width, kind, kmax) - o).detach()
         out.append(o)
     return torch.stack(out), (c, v, o)
 
@@ -258,7 +284,8 @@ def lif_scan_reference(current: torch.Tensor, state, cfg: NeuronCfg, smooth: flo
 class LIFLayer(nn.Module):
     """Linear synapses + current-based LIF neurons; input (T, N, in) spikes -> (T, N, out) spikes."""
 
-    def __init__(self, in_features: int, out_features: int, cfg: NeuronCfg, init_gain: float = 1.0) -> None:
+    def __init__(self, in_features: int, out_features: int, cfg: NeuronCfg, init_gain: float = 1.0,
+                 binary_input: bool = True) -> None:
         """``init_gain`` scales torch's default uniform(+-1/sqrt(in)) weights and biases: binary inputs firing at
         rate r give currents ~sqrt(r) as large as unit-variance inputs would, so at gain 1 the state-dependent
         part of the rates shrinks layer by layer (docs/snn.md, "Initial gain")."""
@@ -270,6 +297,7 @@ class LIFLayer(nn.Module):
             self.fc.weight.mul_(init_gain)
             self.fc.bias.mul_(init_gain)
         self.out_features = out_features
+        self.binary_input = binary_input  # False: multi-spike counts come in, the product is dense
 
     def zero_state(self, n: int, device=None, dtype=torch.float32):
         """(c, v, o) all zeros, each (n, out)."""
@@ -284,7 +312,7 @@ class LIFLayer(nn.Module):
         makes inputs and outputs non-binary, so the matmul is dense. ``bf16``: the dense products (the input
         gradient; with ``smooth`` the forward too) in bf16 (mixed precision)."""
         T, N = x.shape[:2]
-        if fused and smooth == 0:
+        if fused and smooth == 0 and self.binary_input:
             current = spike_linear(x, self.fc.weight, self.fc.bias, bf16)
         elif bf16 and x.dtype == torch.float32:
             current = F.linear(x.bfloat16(), self.fc.weight.bfloat16(), self.fc.bias.bfloat16()).float()

@@ -1,0 +1,115 @@
+"""Multi-spike LIF neurons (``snn.neuron.max_spikes`` > 1): hand-computed counts, fused == reference, exports."""
+
+from __future__ import annotations
+
+import onnxruntime as ort
+import pytest
+import torch
+
+from legged_snn.snn.network import SpikingNetwork
+from legged_snn.snn.neurons import NeuronCfg, lif_scan, lif_scan_reference, multi_smooth, multi_surrogate
+from legged_snn.snn.nir_export import to_nir
+from tests.snn_helpers import _actor, _obs
+
+
+def _zeros(n: int, h: int) -> tuple[torch.Tensor, ...]:
+    return tuple(torch.zeros(n, h, dtype=torch.float64) for _ in range(3))
+
+
+def test_hand_computed_counts_three_steps():
+    # a = 0.5, b = 0.75, th = 0.5, at most 3 spikes a step; currents 1.3, 0.2, 2.0
+    current = torch.tensor([1.3, 0.2, 2.0], dtype=torch.float64).view(3, 1, 1)
+    spikes, (c, v, o) = lif_scan(current, _zeros(1, 1), NeuronCfg(reset="popsan", max_spikes=3))
+    # t1: c = 1.3, v = 1.3 -> 2 spikes (crosses 0.5 and 1.0, not 1.5); t2: c = 0.85, v = 0 + 0.85 -> 1 spike
+    # t3: c = 2.425, v = 2.425 -> 4 thresholds crossed, capped at 3
+    assert spikes.flatten().tolist() == [2.0, 1.0, 3.0]
+    assert c.item() == pytest.approx(2.425) and v.item() == pytest.approx(2.425) and o.item() == 3.0
+    spikes, (c, v, o) = lif_scan(current, _zeros(1, 1), NeuronCfg(reset="subtract", max_spikes=3))
+    # subtract removes th per spike: t2 v = 0.75 * 1.3 + 0.85 - 2 * 0.5 = 0.825 -> 1; t3 v = 0.61875 + 2.425 - 0.5
+    assert spikes.flatten().tolist() == [2.0, 1.0, 3.0] and v.item() == pytest.approx(2.54375)
+    binary, _ = lif_scan(current, _zeros(1, 1), NeuronCfg(reset="popsan"))
+    assert binary.flatten().tolist() == [1.0, 1.0, 1.0]  # max_spikes = 1 is the binary neuron
+
+
+@pytest.mark.parametrize("reset", ["popsan", "subtract", "zero"])
+@pytest.mark.parametrize("kind", ["rect", "fast_sigmoid"])
+def test_fused_scan_equals_reference_with_state(reset, kind):
+    torch.manual_seed(1)
+    cfg = NeuronCfg(reset=reset, surrogate=kind, max_spikes=4)
+    current = (torch.randn(5, 6, 9, dtype=torch.float64) * 1.5).requires_grad_()
+    state = tuple((torch.rand(6, 9, dtype=torch.float64) * s).requires_grad_() for s in (1.0, 1.0, 3.0))
+    state = (state[0], state[1], state[2].detach().round())  # previous counts
+    out, new = lif_scan(current, state, cfg)
+    ref, ref_new = lif_scan_reference(current, state, cfg)
+    torch.testing.assert_close(out, ref, atol=0, rtol=0)
+    assert out.max() > 1  # counts above one occur
+    w = torch.randn_like(out)
+    loss = (out * w).sum() + new[1].square().sum()
+    loss_ref = (ref * w).sum() + ref_new[1].square().sum()
+    g = torch.autograd.grad(loss, [current, state[0], state[1]])
+    g_ref = torch.autograd.grad(loss_ref, [current, state[0], state[1]])
+    for a, b in zip(g, g_ref):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", [0, 1])
+def test_surrogate_is_the_smooth_counts_derivative(kind):
+    v = torch.linspace(-1.0, 3.0, 401, dtype=torch.float64).add(0.0013).requires_grad_()  # off the window edges
+    smooth = multi_smooth(v, 0.5, 0.5, kind, 4)
+    (d,) = torch.autograd.grad(smooth.sum(), v)
+    torch.testing.assert_close(d, multi_surrogate(v.detach(), 0.5, 0.5, kind, 4), atol=1e-9, rtol=0)
+    assert smooth[-1] > 3.0  # the smooth count grows towards max_spikes
+
+
+def test_network_fused_equals_reference_and_counts_energy():
+    torch.manual_seed(2)
+    net = SpikingNetwork(8, 3, [16, 12], neuron=NeuronCfg(surrogate="fast_sigmoid", max_spikes=4),
+                         init_gain=3.0).double()
+    obs = torch.randn(10, 8, dtype=torch.float64)
+    net.record = True
+    fused = net(obs)
+    torch.testing.assert_close(fused, net(obs, fused=False), atol=1e-12, rtol=0)
+    trace, _ = net.spike_trace(obs)
+    assert trace[1].max() > 1  # multi-spikes reach the next layer (dense product, not the 0/1 CSR)
+    # the statistics count every spike of a count (the binary equivalent for synaptic operations)
+    assert net.spike_counts[1].item() == pytest.approx(2 * float(trace[1].sum()))  # counted by both forwards
+
+
+@pytest.mark.parametrize("history", ["stack", "membrane"])
+def test_jit_and_onnx_equal_eager(history, tmp_path):
+    actor = _actor(history, neuron={"surrogate": "fast_sigmoid", "max_spikes": 4}, init_gain=3.0)
+    actor.eval()
+    steps = [_obs(1, seed=s) for s in range(5)]
+    eager = [actor(o).detach() for o in steps]
+    jit = torch.jit.script(actor.as_jit())
+    jit.reset()
+    onnx_model = actor.as_onnx()
+    path = str(tmp_path / "policy.onnx")
+    torch.onnx.export(onnx_model, onnx_model.get_dummy_inputs(), path, input_names=onnx_model.input_names,
+                      output_names=onnx_model.output_names, opset_version=18, dynamo=False)
+    sess = ort.InferenceSession(path)
+    state = [z.numpy() for z in onnx_model.get_dummy_inputs()[1:]]
+    for o, e in zip(steps, eager):
+        torch.testing.assert_close(jit(o["policy"]), e, atol=1e-5, rtol=0)
+        feed = {"obs": o["policy"].numpy()}
+        if history == "membrane":
+            feed.update(dict(zip(["c_in", "v_in", "o_in"], state)))
+        res = sess.run(None, feed)
+        state = res[1:]
+        torch.testing.assert_close(torch.from_numpy(res[0]), e, atol=1e-5, rtol=0)
+    trace, _ = actor.network.spike_trace(actor.get_latent(steps[0]))
+    assert max(float(t.max()) for t in trace[1:]) > 1
+
+
+@pytest.mark.parametrize("value", [0, 2.5, True, "4"])
+def test_bad_max_spikes(value):
+    with pytest.raises(ValueError, match=r"max_spikes must be an integer >= 1"):
+        NeuronCfg(max_spikes=value).validate()
+
+
+def test_rate_gradient_and_nir_refuse_multi_spikes():
+    with pytest.raises(ValueError, match=r"snn.gradient 'rate' needs binary spikes"):
+        SpikingNetwork(8, 3, [16], neuron=NeuronCfg(max_spikes=2), gradient="rate")
+    net = SpikingNetwork(8, 3, [16], neuron=NeuronCfg(max_spikes=2))
+    with pytest.raises(ValueError, match=r"NIR export needs binary spikes"):
+        to_nir(net)
