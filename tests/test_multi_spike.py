@@ -113,3 +113,60 @@ def test_rate_gradient_and_nir_refuse_multi_spikes():
     net = SpikingNetwork(8, 3, [16], neuron=NeuronCfg(max_spikes=2))
     with pytest.raises(ValueError, match=r"NIR export needs binary spikes"):
         to_nir(net)
+
+
+@pytest.mark.parametrize("max_spikes", [1, 4])
+def test_direct_input_fused_equals_reference(max_spikes):
+    # snn.encoder_mode 'direct': the first layer's current is W x + b each step, no input spikes
+    torch.manual_seed(3)
+    net = SpikingNetwork(8, 3, [16, 12], neuron=NeuronCfg(surrogate="fast_sigmoid", max_spikes=max_spikes),
+                         encoder_mode="direct").double()
+    obs = torch.randn(10, 8, dtype=torch.float64) * 2.0
+    fused, ref = net(obs), net(obs, fused=False)
+    torch.testing.assert_close(fused, ref, atol=1e-12, rtol=0)
+    g = torch.autograd.grad(fused.square().sum(), list(net.parameters()))
+    g_ref = torch.autograd.grad(ref.square().sum(), list(net.parameters()))
+    for a, b in zip(g, g_ref):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+    # the first layer's current is its affine map of the clamped input, the same every step
+    first = net.layers[0].fc
+    x = obs.clamp(-3.0, 3.0)
+    layer1, _ = net.layers[0](x.expand(5, *x.shape), None, False)
+    trace, _ = net.spike_trace(obs)
+    torch.testing.assert_close(trace[1], layer1, atol=0, rtol=0)
+    assert first.in_features == 8
+
+
+def test_direct_input_energy_charges_the_first_layer_as_macs():
+    from legged_snn.snn import energy
+    net = SpikingNetwork(8, 3, [16, 12], neuron=NeuronCfg(surrogate="fast_sigmoid"), encoder_mode="direct")
+    net.record = True
+    with torch.no_grad():
+        net(torch.randn(4, 8))
+    rep = energy.report(net, [8, 16, 12, 3])
+    assert rep.firing_rates["encoder"] == 0.0
+    # 8 x 16 first-layer MACs, no receptive fields; SOPs come from the hidden layers' spikes only
+    assert rep.snn_macs == 8 * 16
+    hidden = net.spike_counts[1:].tolist()
+    assert rep.sops == pytest.approx((hidden[0] * 12 + hidden[1] * 3) / 4)
+
+
+@pytest.mark.parametrize("history", ["stack", "membrane"])
+def test_direct_input_jit_equals_eager(history):
+    actor = _actor(history, encoder_mode="direct", neuron={"surrogate": "fast_sigmoid", "max_spikes": 3})
+    actor.eval()
+    steps = [_obs(1, seed=s) for s in range(4)]
+    eager = [actor(o).detach() for o in steps]
+    jit = torch.jit.script(actor.as_jit())
+    jit.reset()
+    for o, e in zip(steps, eager):
+        torch.testing.assert_close(jit(o["policy"]), e, atol=1e-5, rtol=0)
+
+
+def test_direct_input_bad_combinations():
+    with pytest.raises(ValueError, match=r"snn.gradient 'rate' needs the population encoder"):
+        SpikingNetwork(8, 3, [16], encoder_mode="direct", gradient="rate")
+    with pytest.raises(ValueError, match=r"NIR export needs the population encoder"):
+        to_nir(SpikingNetwork(8, 3, [16], encoder_mode="direct"))
+    with pytest.raises(ValueError, match=r"snn.encoder_mode must be one of"):
+        _actor(encoder_mode="spiky")

@@ -16,6 +16,7 @@ from tensordict import TensorDict
 
 from legged_snn.snn.anneal import check_anneal
 from legged_snn.snn.decoders import check_decoder
+from legged_snn.snn.direct import ENCODER_MODES
 from legged_snn.snn.export import ExportedSNN, OnnxSNN
 from legged_snn.snn.network import SpikingNetwork
 from legged_snn.snn.neurons import NeuronCfg
@@ -33,8 +34,8 @@ def check_snn_config(cfg: dict) -> None:
     for key in ("pop_in", "pop_out"):
         if int(cfg.get(key, 10)) < 2:
             raise ValueError(f"snn.{key} (P) must be >= 2, got {cfg[key]}")
-    if cfg.get("encoder_mode", "deterministic") not in ("deterministic", "probabilistic"):
-        raise ValueError(f"snn.encoder_mode must be 'deterministic' or 'probabilistic', got {cfg['encoder_mode']!r}")
+    if cfg.get("encoder_mode", "deterministic") not in ENCODER_MODES:
+        raise ValueError(f"snn.encoder_mode must be one of {list(ENCODER_MODES)}, got {cfg['encoder_mode']!r}")
     for key in ("readout_gain", "init_gain", "lr_scale"):
         if not float(cfg.get(key, 1.0)) > 0:
             raise ValueError(f"snn.{key} must be > 0, got {cfg[key]}")

@@ -65,12 +65,14 @@ def report(network, mlp_sizes: list[int]) -> SpikeReport:
     counts, steps = network.spike_counts.tolist(), network.neuron_steps.tolist()
     rates = {name: (c / s if s else 0.0) for name, c, s in zip(names, counts, steps)}
     sops = sum(c * f for c, f in zip(counts, network.fan_outs())) / n
-    enc = network.encoder.out_features * ENCODER_MACS_PER_FIELD
+    direct = getattr(network, "direct", False)  # direct input: the first layer's W x is MACs, no encoder neurons
+    enc = network.encoder.macs(network.layers[0].out_features) if direct else (
+        network.encoder.out_features * ENCODER_MACS_PER_FIELD)
     macs = enc + network.decoder.macs
     lif = sum(layer.out_features for layer in network.layers) * network.timesteps
     readout = network.decoder.neuron_updates()
     leaky = getattr(network.decoder, "leak", 0.0) > 0
-    ops = (LIF_OPS_PER_UPDATE * lif + ENCODER_OPS_PER_UPDATE * network.encoder.out_features * network.timesteps
-           + readout * (2 if leaky else 1))
+    encoder_ops = 0 if direct else ENCODER_OPS_PER_UPDATE * network.encoder.out_features * network.timesteps
+    ops = LIF_OPS_PER_UPDATE * lif + encoder_ops + readout * (2 if leaky else 1)
     mlp = mlp_macs(mlp_sizes)
     return SpikeReport(rates, sops, macs, lif + readout, sops * E_AC_PJ + macs * E_MAC_PJ, mlp, mlp * E_MAC_PJ, ops)

@@ -30,10 +30,12 @@ class SNNCore(nn.Module):
         super().__init__()
         self.normalizer = copy.deepcopy(normalizer).cpu()
         enc, cfg = network.encoder, network.neuron
-        self.register_buffer("mu", enc.mu.detach().clone().cpu())
-        self.register_buffer("sigma", enc.sigma.detach().clone().cpu())
-        self.register_buffer("steps", enc.steps.detach().clone().cpu())
-        self.enc_threshold = float(enc.threshold)
+        self.direct = enc.mode == "direct"  # the first layer reads the clamped observation (direct.py)
+        empty = torch.zeros(1)
+        self.register_buffer("mu", empty if self.direct else enc.mu.detach().clone().cpu())
+        self.register_buffer("sigma", empty if self.direct else enc.sigma.detach().clone().cpu())
+        self.register_buffer("steps", empty if self.direct else enc.steps.detach().clone().cpu())
+        self.enc_threshold = 1.0 if self.direct else float(enc.threshold)
         self.lo, self.hi = enc.lo, enc.hi
         self.probabilistic = enc.mode == "probabilistic"
         self.fcs = nn.ModuleList(_plain_linear(layer.fc) for layer in network.layers)
@@ -59,10 +61,13 @@ class SNNCore(nn.Module):
 
     def forward(self, obs: torch.Tensor, c: torch.Tensor, v: torch.Tensor, o: torch.Tensor):
         x = self.normalizer(obs).clamp(self.lo, self.hi)
-        a = torch.exp(-0.5 * (x.unsqueeze(-1) - self.mu).square() / self.sigma.square()).flatten(1)
-        if self.probabilistic:
+        if self.direct:  # the first layer's current is W x + b every step
+            spikes = x.unsqueeze(0).expand(self.timesteps, x.shape[0], x.shape[1])
+        elif self.probabilistic:
+            a = torch.exp(-0.5 * (x.unsqueeze(-1) - self.mu).square() / self.sigma.square()).flatten(1)
             spikes = (torch.rand(self.timesteps, a.shape[0], a.shape[1]) < a).to(a.dtype)
         else:
+            a = torch.exp(-0.5 * (x.unsqueeze(-1) - self.mu).square() / self.sigma.square()).flatten(1)
             counts = torch.clamp(torch.ceil(self.steps.view(-1, 1, 1) * a / self.enc_threshold) - 1.0, min=0.0)
             spikes = counts - torch.cat([torch.zeros_like(counts[:1]), counts[:-1]], dim=0)
         cs, vs, os_ = [], [], []

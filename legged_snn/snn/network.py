@@ -18,6 +18,7 @@ from torch import nn
 from legged_snn.snn import sparse
 from legged_snn.snn.centering import center_weights
 from legged_snn.snn.decoders import MembraneDecoder, PopulationDecoder, check_decoder
+from legged_snn.snn.direct import DirectEncoder
 from legged_snn.snn.encoders import PopulationEncoder
 from legged_snn.snn.neurons import LIFLayer, NeuronCfg, lif_scan
 from legged_snn.snn.rate_grad import check_gradient, rate_hidden, rate_layer
@@ -98,7 +99,12 @@ class SpikingNetwork(nn.Module):
                              "layer (actor_hidden_dims)")
         self.neuron = neuron or NeuronCfg()
         self.neuron.validate("snn.neuron")
-        self.encoder = PopulationEncoder(obs_dim, pop_in, timesteps, mu_range, sigma2, encoder_mode)
+        self.direct = encoder_mode == "direct"  # the first layer reads the observation as current (direct.py)
+        if self.direct and gradient == "rate":
+            raise ValueError("snn.gradient 'rate' needs the population encoder: set snn.encoder_mode to "
+                             "'deterministic' or snn.gradient=bptt")
+        self.encoder = (DirectEncoder(obs_dim, timesteps, mu_range) if self.direct
+                        else PopulationEncoder(obs_dim, pop_in, timesteps, mu_range, sigma2, encoder_mode))
         self.decoder_kind = decoder
         sizes = [self.encoder.out_features, *hidden_dims] + ([num_actions * pop_out] if decoder == "rate" else [])
         if self.neuron.max_spikes > 1 and gradient == "rate":
@@ -176,21 +182,23 @@ class SpikingNetwork(nn.Module):
         stim = self.encoder.stimulation(obs)
         lam = float(self.smooth)
         # lam > 0: every population emits (1 - lam) spikes + lam x its smooth value; the encoder's is A each step
-        hard, csr = self.encoder.encode(stim) if lam < 1.0 else (None, None)
+        hard, csr = self.encoder.encode(stim) if lam < 1.0 and not self.direct else (None, None)
         penalize = self.rate_reg > 0 and torch.is_grad_enabled()
         membrane = self.decoder_kind == "membrane"
         per_layer = self.rate_reg / (len(self.layers) + membrane)  # the encoder and each hidden population, equally
         if penalize:  # the encoder's rate follows its stimulation (about floor(T A) / T spikes per step)
             stim = _RateRegularizer.apply(stim, per_layer)
-        if self.record:
+        if self.record and self.direct:  # no input spikes: the first layer's MACs are charged by energy.py
+            self._count(0, None, 0.0, self.timesteps * stim.numel())
+        elif self.record:
             spikes = csr.nnz if csr is not None else (float(hard.sum()) if hard is not None else 0.0)
             self._count(0, None, (1.0 - lam) * spikes + lam * self.timesteps * float(stim.detach().sum()),
                         self.timesteps * stim.numel())
         first = self.layers[0]
         rate = fused and state is None and self.gradient == "rate" and torch.is_grad_enabled()
         with torch.no_grad() if rate else contextlib.nullcontext():  # rate: the layer's backward is rate_grad's
-            current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr, self.timesteps, lam,
-                                           bf16)
+            current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr, self.timesteps,
+                                           1.0 if self.direct else lam, bf16)  # direct: W x + b every step
         new_state = []
         n = obs.shape[0]
         st = state[0] if state is not None else first.zero_state(n, obs.device, current.dtype)
@@ -204,7 +212,8 @@ class SpikingNetwork(nn.Module):
             x, s = lif_scan(current, st, self.neuron, lam, live[0])
         else:  # plain autograd through the straight-through spikes (reference for tests)
             spikes = hard if hard is not None else self.encoder.hard_spikes(stim)
-            x, s = first(torch.lerp(spikes, stim.detach(), lam) + (stim - stim.detach()), st, fused, lam)
+            mix = 1.0 if self.direct else lam
+            x, s = first(torch.lerp(spikes, stim.detach(), mix) + (stim - stim.detach()), st, fused, lam)
         new_state.append(s)
         if self.record:
             self._count(1, x)

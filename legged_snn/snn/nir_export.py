@@ -34,6 +34,9 @@ def to_nir(network, recurrent: bool = False) -> nir.NIRGraph:
     """SpikingNetwork -> NIRGraph (weights copied to numpy float32); ``recurrent`` = membrane mode (state carried
     across control steps instead of zeroed)."""
     cfg = network.neuron
+    if getattr(network, "direct", False):
+        raise ValueError("NIR export needs the population encoder (snn.encoder_mode 'deterministic'); this network "
+                         "reads its input directly (snn.encoder_mode 'direct'): export TorchScript/ONNX instead")
     if cfg.max_spikes != 1:
         raise ValueError(f"NIR export needs binary spikes (NIR's CubaLIF emits one spike per step); this network "
                          f"uses snn.neuron.max_spikes={cfg.max_spikes}: export TorchScript/ONNX instead")
