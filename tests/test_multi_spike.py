@@ -170,3 +170,47 @@ def test_direct_input_bad_combinations():
         to_nir(SpikingNetwork(8, 3, [16], encoder_mode="direct"))
     with pytest.raises(ValueError, match=r"snn.encoder_mode must be one of"):
         _actor(encoder_mode="spiky")
+
+
+@pytest.mark.parametrize("reset", ["popsan", "subtract", "zero"])
+@pytest.mark.parametrize("kind", ["rect", "fast_sigmoid"])
+@pytest.mark.parametrize("smooth", [0.0, 0.4])
+def test_kernel_equals_torch_loop(reset, kind, smooth, monkeypatch):
+    from legged_snn.snn import neurons
+    torch.manual_seed(5)
+    cfg = NeuronCfg(reset=reset, surrogate=kind, max_spikes=3)
+    current = (torch.randn(5, 7, 11, dtype=torch.float64) * 1.5).requires_grad_()
+    state = [torch.rand(7, 11, dtype=torch.float64).requires_grad_() for _ in range(2)]
+    o0 = torch.randint(0, 4, (7, 11)).double()
+    results = []
+    for use in (True, False):
+        monkeypatch.setattr(neurons, "USE_KERNELS", use)
+        live: list[float] = []
+        out, (c, v, o) = lif_scan(current, (state[0], state[1], o0), cfg, smooth, live)
+        w = torch.linspace(-1, 1, out.numel(), dtype=torch.float64).view_as(out)
+        g = torch.autograd.grad((out * w).sum() + v.square().sum() + c.sum(), [current, *state])
+        results.append((out.detach(), o, live, g))
+    (o1, s1, l1, g1), (o2, s2, l2, g2) = results
+    torch.testing.assert_close(o1, o2, atol=1e-12, rtol=0)
+    torch.testing.assert_close(s1, s2, atol=1e-12, rtol=0)
+    assert l1 == pytest.approx(l2)
+    for a, b in zip(g1, g2):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+    assert o1.max() > 1 or smooth > 0
+
+
+def test_count_products_equal_dense():
+    from legged_snn.snn.sparse import spike_linear
+    torch.manual_seed(6)
+    x = torch.randint(0, 5, (5, 9, 13)).float() * (torch.rand(5, 9, 13) < 0.2)  # sparse counts 0..4
+    w, b = torch.randn(6, 13, requires_grad=True), torch.randn(6, requires_grad=True)
+    xs = x.clone().requires_grad_()
+    out = spike_linear(xs, w, b, counts=True)
+    xd = x.clone().requires_grad_()
+    ref = torch.nn.functional.linear(xd, w, b)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=0)
+    g = torch.randn_like(ref)
+    ga = torch.autograd.grad((out * g).sum(), [xs, w, b])
+    gb = torch.autograd.grad((ref * g).sum(), [xd, w, b])
+    for a, c in zip(ga, gb):
+        torch.testing.assert_close(a, c, atol=1e-4, rtol=1e-5)

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from legged_snn.snn import kernels
+from legged_snn.snn import kernels, multi_kernels
 from legged_snn.snn.sparse import spike_linear
 
 RESETS = ("zero", "subtract", "popsan")
@@ -151,7 +151,18 @@ class _LIFScan(torch.autograd.Function):
         T = current.shape[0]
         spikes = torch.empty_like(current)
         ctx.consts = (a, b, th, reset, width, kind, kmax)
-        if _use_kernels(current) and kmax == 1:
+        if _use_kernels(current) and kmax > 1:  # multi-spike counts: dO/dv stored, counts clamped as reset gates
+            c, v, o = (x.detach().clone(memory_format=torch.contiguous_format) for x in (c0, v0, o0))
+            k = np.dtype(kernels.as_np(current).dtype).type
+            window = torch.empty(current.shape if store else (1, 1, 1), dtype=current.dtype)
+            multi_kernels.scan_forward_multi(kernels.as_np(current), c.numpy(), v.numpy(), o.numpy(), spikes.numpy(),
+                                             window.numpy(), k(a), k(b), k(th), reset, k(width), k(smooth), kind,
+                                             store, kmax)
+            ctx.save_for_backward(window, spikes.clamp(max=1.0), o0.clamp(max=1.0))
+            if live is not None and store:
+                live.append(live_share(window, width, kind))
+            return spikes, c, v, o
+        if _use_kernels(current):
             c, v, o = (x.detach().clone(memory_format=torch.contiguous_format) for x in (c0, v0, o0))
             k = np.dtype(kernels.as_np(current).dtype).type
             # what BPTT needs of v per neuron-step: a 0/1 window (rect) or dO/dv itself (fast_sigmoid)
@@ -188,7 +199,7 @@ class _LIFScan(torch.autograd.Function):
     def backward(ctx, g_spikes, g_c, g_v, g_o):
         volts, spikes, o0 = ctx.saved_tensors  # volts is the surrogate's window on the kernel path
         a, b, th, reset, width, kind, kmax = ctx.consts
-        if _use_kernels(spikes) and kmax == 1:
+        if _use_kernels(spikes):  # multi-spike: spikes are the reset gates, volts dO/dv (scale 1)
             zeros = torch.zeros_like(spikes[0])
             g_current = torch.empty_like(spikes)
             g_c0, g_v0 = torch.empty_like(zeros), torch.empty_like(zeros)
@@ -197,7 +208,8 @@ class _LIFScan(torch.autograd.Function):
             kernels.scan_backward(kernels.as_np(gs), kernels.as_np(g_c if g_c is not None else zeros),
                                   kernels.as_np(g_v if g_v is not None else zeros), kernels.as_np(volts),
                                   kernels.as_np(spikes), kernels.as_np(o0), g_current.numpy(), g_c0.numpy(),
-                                  g_v0.numpy(), k(a), k(b), reset, k(1.0 / (2.0 * width) if kind == 0 else 1.0))
+                                  g_v0.numpy(), k(a), k(b), reset,
+                                  k(1.0 / (2.0 * width) if kind == 0 and kmax == 1 else 1.0))
             return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None, None, None
         T = volts.shape[0]
         fired = spikes if kmax == 1 else spikes.clamp(max=1.0)
@@ -312,8 +324,8 @@ class LIFLayer(nn.Module):
         makes inputs and outputs non-binary, so the matmul is dense. ``bf16``: the dense products (the input
         gradient; with ``smooth`` the forward too) in bf16 (mixed precision)."""
         T, N = x.shape[:2]
-        if fused and smooth == 0 and self.binary_input:
-            current = spike_linear(x, self.fc.weight, self.fc.bias, bf16)
+        if fused and smooth == 0:  # multi-spike counts: each index repeated as often as its count
+            current = spike_linear(x, self.fc.weight, self.fc.bias, bf16, counts=not self.binary_input)
         elif bf16 and x.dtype == torch.float32:
             current = F.linear(x.bfloat16(), self.fc.weight.bfloat16(), self.fc.bias.bfloat16()).float()
         else:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from legged_snn.snn import kernels
+from legged_snn.snn import kernels, multi_kernels
 
 DENSE_ABOVE = 0.25
 """Spike density above which the dense matmul is used."""
@@ -179,11 +179,28 @@ def csr_from_dense(x: torch.Tensor) -> Csr:
     return csr_from_counts(arr, counts)
 
 
+def csr_from_count_values(x: torch.Tensor) -> Csr:
+    """CSR of (..., K) non-negative integer spike counts over the flattened rows, each column index repeated as often
+    as its count (``multi_kernels``): its products are exact for counts as they are for 0/1 spikes."""
+    arr = x.detach().reshape(-1, x.shape[-1]).contiguous().numpy()
+    counts = np.empty(arr.shape[0], dtype=np.int64)
+    multi_kernels.count_rows(arr, counts)
+    offsets = np.zeros(arr.shape[0], dtype=np.int64)
+    np.cumsum(counts[:-1], out=offsets[1:])
+    nnz = int(offsets[-1] + counts[-1]) if arr.shape[0] else 0
+    indices = np.empty(nnz, dtype=np.int64)
+    multi_kernels.fill_counts(arr, offsets, indices)
+    return Csr(torch.from_numpy(indices), torch.from_numpy(offsets), arr.shape[0], arr.shape[1])
+
+
 def forward_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
-                   csr: Csr | CodedCsr | None = None) -> tuple[torch.Tensor, Csr | CodedCsr | None]:
+                   csr: Csr | CodedCsr | None = None, counts: bool = False
+                   ) -> tuple[torch.Tensor, Csr | CodedCsr | None]:
     """(T, N, K) or (R, K) 0/1 x -> (x W^T + b over the T*N (or R) rows, the sparse form used or None for the dense
-    path). ``x`` may be None when ``csr`` is given."""
+    path). ``x`` may be None when ``csr`` is given. ``counts``: x holds integer spike counts (multi-spike neurons)."""
     if x is None or x.device.type == "cpu":
+        if csr is None and counts:
+            csr = csr_from_count_values(x)
         if csr is None:
             csr = pattern_from_dense(x) if x.dim() == 3 else csr_from_dense(x)
         if csr.density < DENSE_ABOVE:
@@ -212,8 +229,9 @@ class SpikeLinear(torch.autograd.Function):
     bf16 (mixed precision)."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, bf16: bool = False):
-        out, ctx.csr = forward_linear(x, weight, bias)
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, bf16: bool = False,
+                counts: bool = False):
+        out, ctx.csr = forward_linear(x, weight, bias, counts=counts)
         ctx.bf16 = bf16
         ctx.save_for_backward(x, weight)
         return out
@@ -222,12 +240,14 @@ class SpikeLinear(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         x, weight = ctx.saved_tensors
         g_x = dense_mm(grad, weight, ctx.bf16).view(x.shape) if ctx.needs_input_grad[0] else None
-        return g_x, weight_grad(x, grad, ctx.csr), grad.sum(dim=0), None
+        return g_x, weight_grad(x, grad, ctx.csr), grad.sum(dim=0), None, None
 
 
-def spike_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, bf16: bool = False) -> torch.Tensor:
-    """(T, N, K) 0/1 spikes (or any (..., K)) -> (..., H) currents through SpikeLinear."""
+def spike_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, bf16: bool = False,
+                 counts: bool = False) -> torch.Tensor:
+    """(T, N, K) 0/1 spikes (or any (..., K); ``counts``: integer spike counts) -> (..., H) currents through
+    SpikeLinear."""
     lead = x.shape[:-1]
     x3 = x if x.dim() == 3 else x.reshape(1, -1, x.shape[-1])
-    out = SpikeLinear.apply(x3, weight, bias, bf16)
+    out = SpikeLinear.apply(x3, weight, bias, bf16, counts)
     return out.view(*lead, -1)
