@@ -82,3 +82,23 @@ def test_population_run_trains_and_play_refuses_its_export_in_one_line(root, tmp
                           "--cfg=policy.actor_activation=tanh"], cwd=root, env=env, capture_output=True, text=True,
                          timeout=300)
     assert res.returncode != 0 and "configure the MLP actor; with --actor snn drop them" in res.stderr
+
+
+def test_mlp_lr_scale_scales_the_actors_step_only():
+    # policy.mlp_lr_scale: the same initial function; one Adam step moves the actor's weights g x as far
+    torch.manual_seed(0)
+    plain, obs = _actor("raw")
+    torch.manual_seed(0)
+    scaled, _ = _actor("raw", mlp_lr_scale=0.1)
+    assert type(scaled).__name__ == "PopulationMLP" and scaled.mlp[0].in_features == 48
+    torch.testing.assert_close(scaled(obs), plain(obs))
+    moved = []
+    for actor in (plain, scaled):
+        before = actor.mlp[0].weight.detach().clone()
+        opt = torch.optim.Adam(actor.parameters(), lr=1e-2)
+        actor(obs).square().sum().backward()
+        opt.step()
+        moved.append((actor.mlp[0].weight.detach() - before).abs().max().item())
+    assert moved[1] == pytest.approx(0.1 * moved[0], rel=1e-3)
+    with pytest.raises(NotImplementedError, match="diagnostic actor"):
+        scaled.as_jit()

@@ -19,6 +19,9 @@ class PolicyCfg:
     # the MLP actor's input: "raw" (the observation), or the spiking actor's population code ("population": the
     # receptive fields' stimulation, "population_counts": its T-step spike rate), a diagnostic (population_mlp.py)
     mlp_input: str = "raw"
+    # the MLP actor's parameters stepped at this factor x the optimizer's rate (the spiking actor's snn.lr_scale on
+    # an MLP: a diagnostic, population_mlp.py); 1 = rsl-rl's MLPModel
+    mlp_lr_scale: float = 1.0
     init_noise_std: float = 1.0
     actor_obs_normalization: bool = False
     critic_obs_normalization: bool = False
@@ -178,6 +181,8 @@ def actor_model(p: PolicyCfg, init_std: float | None = None) -> dict:
             keys = ("pop_in", "timesteps", "mu_range", "sigma2")
             actor.update(class_name=POPULATION_MLP, mlp_input=p.mlp_input, obs_normalization=True,
                          **{k: p.snn[k] for k in keys if k in p.snn})
+        if p.mlp_lr_scale != 1.0:
+            actor.update(class_name=POPULATION_MLP, mlp_input=p.mlp_input, lr_scale=float(p.mlp_lr_scale))
     else:
         actor.update(p.snn)
         actor["obs_normalization"] = True

@@ -2,7 +2,9 @@
 
 ``policy.mlp_input``: ``population`` feeds the MLP the encoder's Gaussian receptive-field stimulation A (N, D * P),
 ``population_counts`` the rate the deterministic encoder's spike trains carry over T steps (A quantized to T + 1
-levels, no gradient to the fields). Everything else is rsl-rl's MLPModel (ELU, linear head), so a run with it
+levels, no gradient to the fields), ``raw`` the observation itself. ``policy.mlp_lr_scale`` g steps the actor's
+parameters at g x the optimizer's rate (the spiking actor's ``snn.lr_scale``). Everything else is rsl-rl's
+MLPModel (ELU, linear head), so a run with it
 against the plain MLP changes only the input code (docs/snn_ppo.md).
 """
 
@@ -14,6 +16,7 @@ from rsl_rl.modules import MLP
 from tensordict import TensorDict
 
 from legged_snn.snn.encoders import PopulationEncoder
+from legged_snn.snn.step_scale import scale_steps
 
 
 class PopulationMLP(MLPModel):
@@ -23,24 +26,30 @@ class PopulationMLP(MLPModel):
                  hidden_dims: tuple[int, ...] | list[int] = (512, 256, 128), activation: str = "elu",
                  obs_normalization: bool = True, distribution_cfg: dict | None = None,
                  mlp_input: str = "population", pop_in: int = 10, timesteps: int = 5,
-                 mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15) -> None:
+                 mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, lr_scale: float = 1.0) -> None:
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims, activation, obs_normalization,
                          distribution_cfg)
         self.mlp_input = mlp_input
-        self.encoder = PopulationEncoder(self.obs_dim, pop_in, timesteps, tuple(mu_range), sigma2)
-        out = self.distribution.input_dim if self.distribution is not None else output_dim
-        self.mlp = MLP(self.encoder.out_features, out, list(hidden_dims), activation)  # (N, D * P) -> (N, out)
-        if self.distribution is not None:
-            self.distribution.init_mlp_weights(self.mlp)
+        if mlp_input != "raw":
+            self.encoder = PopulationEncoder(self.obs_dim, pop_in, timesteps, tuple(mu_range), sigma2)
+            out = self.distribution.input_dim if self.distribution is not None else output_dim
+            self.mlp = MLP(self.encoder.out_features, out, list(hidden_dims), activation)  # (N, D * P) -> (N, out)
+            if self.distribution is not None:
+                self.distribution.init_mlp_weights(self.mlp)
+        scale_steps(self.mlp, lr_scale)  # policy.mlp_lr_scale: the actor's step, as snn.lr_scale (step_scale.py)
 
     def get_latent(self, obs: TensorDict, masks: torch.Tensor | None = None, hidden_state=None) -> torch.Tensor:
         """(N, D) observation groups -> (N, D * P) input code in [0, 1] (``mlp_input`` is checked by the config:
         anything but ``population_counts`` reads the stimulation)."""
-        a = self.encoder.stimulation(super().get_latent(obs, masks, hidden_state))
+        x = super().get_latent(obs, masks, hidden_state)
+        if self.mlp_input == "raw":
+            return x
+        a = self.encoder.stimulation(x)
         return self.encoder.rate(a, None) if self.mlp_input == "population_counts" else a
 
     def as_jit(self):
-        raise NotImplementedError("policy.mlp_input=population* is a diagnostic actor (docs/snn_ppo.md); it is not "
+        raise NotImplementedError("policy.mlp_input=population* or policy.mlp_lr_scale is a diagnostic actor "
+                                  "(docs/snn_ppo.md); it is not "
                                   "exported: train with --actor mlp or --actor snn to deploy")
 
     def as_onnx(self, verbose: bool = False):
