@@ -28,6 +28,8 @@ def parser():
     p.add_argument("--vx", type=float, help="fixed forward velocity command (m/s)")
     p.add_argument("--vy", type=float, help="fixed lateral velocity command (m/s)")
     p.add_argument("--yaw_rate", type=float, help="fixed yaw-rate command (rad/s)")
+    p.add_argument("--env_id", type=int, metavar="N",
+                   help="the robot the camera and plots follow (default: env 0, put on a hard tile on rough tasks)")
     p.add_argument("--width", type=_positive_int, default=640, help="video width (px)")
     p.add_argument("--height", type=_positive_int, default=480, help="video height (px)")
     return p

@@ -122,6 +122,13 @@ def test_play_bad_input_one_line_error(args: list[str], needle: str) -> None:
     assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_play_env_id_out_of_range_is_one_line(trained: str) -> None:
+    r = _run("play.py", "--task", "a1_flat", "--log_root", trained, "--no_export", "--num_envs", "2",
+             "--env_id", "2", "--plots", "unused_plots_dir")
+    assert r.returncode == 2 and "--env_id 2 is out of range" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not os.path.exists(os.path.join(ROOT, "unused_plots_dir"))
+
+
 def test_play_refuses_another_tasks_run(trained: str, tmp_path) -> None:
     os.symlink(os.path.join(trained, "a1_flat"), tmp_path / "a1_rough")
     r = _run("play.py", "--task", "a1_rough", "--log_root", str(tmp_path), "--export_only")

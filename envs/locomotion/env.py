@@ -131,6 +131,13 @@ class LocomotionEnv(VecEnv):
         self.last_foot_pos.copy_(self.sim.foot_pos)
         self._obs = self._compute_observations()
 
+    def place_on_tile(self, index: int, level: int, column: int) -> None:
+        """Respawn env ``index`` on terrain tile (``level``, ``column``) now (play's camera robot)."""
+        ids = torch.tensor([index])
+        self.terrain.place(ids, level, column)
+        self._reset_idx(ids, curriculum=False)
+        self._obs = self._compute_observations()
+
     # ----------------------------------------------------------------------------------------- VecEnv
     def get_observations(self) -> TensorDict:
         """{"policy": (N, 48), "critic": (N, 48 + privileged)}."""

@@ -47,6 +47,11 @@ class TerrainManager:
     def mean_level(self) -> float:
         return float(self.levels.float().mean())
 
+    def place(self, env_ids: torch.Tensor, level: int, column: int) -> None:
+        """Move ``env_ids``' spawn point to tile (``level``, ``column``); they respawn there until moved again."""
+        self.levels[env_ids], self.types[env_ids] = level, column
+        self._refresh_origins(env_ids)
+
     def _refresh_origins(self, env_ids: torch.Tensor) -> None:
         self.origins[env_ids] = self.tile_origins[self.levels[env_ids], self.types[env_ids]]
 

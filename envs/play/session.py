@@ -19,6 +19,27 @@ from legged_snn.export import ExportError, export_policy
 from legged_snn.registry import UnknownTaskError, load
 from legged_snn.rl.runner import CheckpointError, read_checkpoint
 
+HARD_TILE = "stairs_up"  # the tile play puts the camera's robot on by default (rough tasks, hardest row)
+
+
+def camera_robot(env, env_id: int | None) -> tuple[int, str | None]:
+    """The env the camera and plots follow, and where it was put: ``env_id`` as it is, else env 0 moved onto the
+    hardest row of the stairs-up column (rough tasks; flat ones leave it). A one-line UserError out of range."""
+    n = env.num_envs
+    if env_id is not None:
+        if not 0 <= env_id < n:
+            raise UserError(f"--env_id {env_id} is out of range: play runs {n} envs (0..{n - 1}); "
+                            f"pass --env_id below {n} or more --num_envs")
+        return env_id, None
+    terrain = env.terrain.terrain
+    if terrain is None:
+        return 0, None
+    types = terrain.types
+    column = types.index(HARD_TILE) if HARD_TILE in types else len(types) - 1
+    level = env.terrain.max_level - 1
+    env.place_on_tile(0, level, column)
+    return 0, f"camera on env 0: {types[column]}, row {level} of 0..{level} (--env_id N follows another robot)"
+
 
 class PlaySession:
     """A few envs of the task in play mode with the checkpoint's actor loaded."""
@@ -71,6 +92,10 @@ class PlaySession:
         except CheckpointError as exc:
             raise UserError(str(exc)) from None
         print(f"loaded {self.checkpoint} ({self.session.train_cfg.policy.actor} actor)")
+        self.index, where = camera_robot(self.env, args.env_id)
+        if where:
+            print(where)
+
 
     def export(self) -> dict[str, str]:
         meta = policy_metadata(self.args.task, self.env, self.session.train_cfg)
@@ -96,7 +121,7 @@ class PlaySession:
             return self._viewer()
         if not (a.video or a.plots):
             raise UserError("no display for the viewer; pass --video PATH.mp4 and/or --plots DIR")
-        mirror = EnvMirror(env.backend)
+        mirror = EnvMirror(env.backend, self.index)
         video = None
         if a.video:
             try:
@@ -104,7 +129,7 @@ class PlaySession:
                                       distance=max(1.2, 3.5 * env.cfg.robot.init_pos[2]))
             except RendererError as exc:
                 raise UserError(str(exc)) from None
-        rec = Recorder() if a.plots else None
+        rec = Recorder(self.index) if a.plots else None
         actor = self.runner.alg.get_policy()
         net = getattr(actor, "network", None)
         trace_state = None
@@ -117,7 +142,7 @@ class PlaySession:
                 actions = policy(obs)
                 trace = None
                 if rec is not None and net is not None:
-                    latent = actor.get_latent(obs)[:1]
+                    latent = actor.get_latent(obs)[self.index:self.index + 1]
                     trace, new_state = net.spike_trace(latent, trace_state)
                     trace_state = new_state if getattr(actor, "is_recurrent", False) else None
                 obs, _, dones, _ = env.step(actions)
@@ -138,11 +163,11 @@ class PlaySession:
                 print(f"wrote {path}")
 
     def _viewer(self) -> None:
-        """Interactive viewer on env 0; arrow keys change the command (up/down v_x, left/right yaw rate)."""
+        """Interactive viewer on the camera's env; arrow keys change the command (up/down v_x, left/right yaw rate)."""
         import mujoco.viewer
 
         env = self.env
-        mirror = EnvMirror(env.backend)
+        mirror = EnvMirror(env.backend, self.index)
         vx, vy, yaw = self.fixed_command or (0.5, 0.0, 0.0)
         cmd = {"vx": vx, "yaw": yaw}
 
