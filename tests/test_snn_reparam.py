@@ -59,3 +59,64 @@ def test_weight_centering_keeps_every_neurons_synapses_zero_sum(tmp_path):
     again = _actor(weight_centering=True, lr_scale=0.1)
     again.load_state_dict(torch.load(path, weights_only=True))
     torch.testing.assert_close(again(obs), actor(obs))
+
+
+def test_standardized_weights_keep_zero_sum_rows_of_their_initial_norm(tmp_path):
+    actor = _actor(weight_centering="standardize")
+    x = actor.get_latent(_obs(64))
+    norms = [layer.fc.weight.detach().norm(dim=1) for layer in actor.network.layers]
+    opt = torch.optim.Adam(actor.network.parameters(), lr=1e-1)  # big steps that would grow unconstrained rows
+    before = [layer.fc.weight.detach().clone() for layer in actor.network.layers]
+    for _ in range(5):
+        opt.zero_grad()
+        actor.network(x).sum().backward()
+        opt.step()
+    for layer, n0, w0 in zip(actor.network.layers, norms, before):
+        w = layer.fc.weight.detach()
+        assert w.sum(dim=1).abs().max() < 1e-5
+        torch.testing.assert_close(w.norm(dim=1), n0, atol=1e-5, rtol=1e-5)
+        assert (w - w0).abs().max() > 1e-3  # the rows turned
+    centred = _actor(weight_centering=True)  # the same steps grow merely centred rows
+    opt = torch.optim.Adam(centred.network.parameters(), lr=1e-1)
+    n0 = centred.network.layers[0].fc.weight.detach().norm(dim=1)
+    for _ in range(5):
+        opt.zero_grad()
+        centred.network(x).sum().backward()
+        opt.step()
+    assert (centred.network.layers[0].fc.weight.detach().norm(dim=1) - n0).abs().max() > 1e-2
+    obs = _obs(3, seed=7)
+    jit = torch.jit.script(actor.as_jit())
+    torch.testing.assert_close(jit(obs["policy"]), actor(obs).detach(), atol=1e-5, rtol=0)
+    path = tmp_path / "s.pt"
+    torch.save(actor.state_dict(), path)
+    again = _actor(weight_centering="standardize")
+    again.load_state_dict(torch.load(path, weights_only=True))
+    torch.testing.assert_close(again(obs), actor(obs))
+
+
+def test_bias_lr_scale_steps_the_lif_biases_only():
+    actor = _actor(lr_scale=1.0, bias_lr_scale=0.1)
+    x = actor.get_latent(_obs(64))
+    net = actor.network
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    tensors = [layer.fc.bias for layer in net.layers] + [net.layers[0].fc.weight, net.decoder.fc.bias]
+    before = [t.detach().clone() for t in tensors]
+    net(x).square().mean().backward()
+    opt.step()
+    after = [layer.fc.bias for layer in net.layers] + [net.layers[0].fc.weight, net.decoder.fc.bias]
+    steps = [(a.detach() - b).abs().max().item() for a, b in zip(after, before)]
+    k = len(net.layers)
+    assert all(s == pytest.approx(1e-3, rel=0.02) for s in steps[:k])  # Adam's first step: 0.1 x lr
+    assert steps[k] == pytest.approx(1e-2, rel=0.02) and steps[k + 1] == pytest.approx(1e-2, rel=0.02)
+
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("weight_centering", "yes", "snn.weight_centering must be one of [False, True, 'standardize']"),
+    ("weight_centering", 1, "snn.weight_centering must be one of"),
+    ("bias_lr_scale", 0, "snn.bias_lr_scale must be a number > 0 or null"),
+    ("bias_lr_scale", "0.1", "snn.bias_lr_scale must be a number > 0 or null"),
+])
+def test_bad_reparametrization_values_are_one_line(key, value, needle):
+    with pytest.raises(ValueError) as exc:
+        _actor(**{key: value})
+    assert needle in str(exc.value) and "\n" not in str(exc.value)

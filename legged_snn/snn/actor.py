@@ -15,6 +15,7 @@ from rsl_rl.utils import unpad_trajectories
 from tensordict import TensorDict
 
 from legged_snn.snn.anneal import check_anneal
+from legged_snn.snn.centering import CENTERING
 from legged_snn.snn.decoders import check_decoder
 from legged_snn.snn.direct import ENCODER_MODES
 from legged_snn.snn.export import ExportedSNN, OnnxSNN
@@ -39,8 +40,12 @@ def check_snn_config(cfg: dict) -> None:
     for key in ("readout_gain", "init_gain", "lr_scale"):
         if not float(cfg.get(key, 1.0)) > 0:
             raise ValueError(f"snn.{key} must be > 0, got {cfg[key]}")
-    if not isinstance(cfg.get("weight_centering", False), bool):
-        raise ValueError(f"snn.weight_centering must be true or false, got {cfg['weight_centering']!r}")
+    centering = cfg.get("weight_centering", False)
+    if not (isinstance(centering, bool) or centering == "standardize"):
+        raise ValueError(f"snn.weight_centering must be one of {list(CENTERING)}, got {cfg['weight_centering']!r}")
+    bias = cfg.get("bias_lr_scale")
+    if bias is not None and not (isinstance(bias, (int, float)) and not isinstance(bias, bool) and bias > 0):
+        raise ValueError(f"snn.bias_lr_scale must be a number > 0 or null (= lr_scale), got {bias!r}")
     if float(cfg.get("rate_reg", 0.0)) < 0:
         raise ValueError(f"snn.rate_reg must be >= 0, got {cfg['rate_reg']}")
     check_anneal(cfg.get("anneal"))
@@ -64,12 +69,14 @@ class SpikingActor(MLPModel):
                  rate_reg: float = 0.0, readout_gain: float = 1.0, anneal: list[int] | None = None,
                  init_gain: float = 1.0, activation: str | None = None, decoder: str = "membrane",
                  decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0,
-                 gradient: str = "bptt", weight_centering: bool = False) -> None:
+                 gradient: str = "bptt", weight_centering: bool | str = False,
+                 bias_lr_scale: float | None = None) -> None:
         check_snn_config({"history": history, "timesteps": timesteps, "pop_in": pop_in, "pop_out": pop_out,
                           "encoder_mode": encoder_mode, "neuron": neuron or {}, "rate_reg": rate_reg,
                           "readout_gain": readout_gain, "anneal": anneal, "init_gain": init_gain,
                           "decoder": decoder, "decoder_leak": decoder_leak, "decoder_read": decoder_read,
-                          "lr_scale": lr_scale, "gradient": gradient, "weight_centering": weight_centering})
+                          "lr_scale": lr_scale, "gradient": gradient, "weight_centering": weight_centering,
+                          "bias_lr_scale": bias_lr_scale})
         self.is_recurrent = history == "membrane"
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims=[1], activation="elu",
                          obs_normalization=obs_normalization, distribution_cfg=distribution_cfg)
@@ -79,7 +86,7 @@ class SpikingActor(MLPModel):
         self.mlp = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
                                   neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain,
                                   init_gain, decoder, decoder_leak, decoder_read, lr_scale, gradient,
-                                  weight_centering)
+                                  weight_centering, bias_lr_scale)
         self.network.rate_reg = float(rate_reg)
         self.anneal = check_anneal(anneal)  # (start, end) iterations of smooth -> spiking, or None (anneal.py)
         self.hidden_dims = list(hidden_dims)

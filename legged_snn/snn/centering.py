@@ -6,6 +6,10 @@ saturates (silent or always firing, no surrogate gradient). The same happens to 
 sigmoid actors stay at standing on a1_flat where ELU walks (docs/snn_ppo.md). With zero-sum weights a step cannot move
 a neuron's response to a uniform change of its inputs, only its response to their pattern; the bias alone moves
 the operating point. The effective weight is an ordinary weight matrix, so exports and NIR read it unchanged.
+
+``"standardize"`` also holds each row's norm at its initial value, w = n0 (v - mean v) / |v - mean v|: Adam's steps
+turn a neuron's weight vector but cannot grow it, so a full-size PPO step cannot push the currents out of the
+surrogate's live band by scaling them (weight normalization with a fixed gain; Salimans & Kingma 2016).
 """
 
 from __future__ import annotations
@@ -25,7 +29,28 @@ class _ZeroSum(nn.Module):
         return value
 
 
-def center_weights(layers: nn.ModuleList) -> None:
-    """Reparametrize every layer's ``fc.weight`` (in place) as zero-sum rows; registered before ``scale_steps``."""
+class _FixedNorm(nn.Module):
+    """(out, in) stored -> its centred rows rescaled to the (out, 1) norms they had at registration."""
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        super().__init__()
+        centred = weight.detach() - weight.detach().mean(dim=1, keepdim=True)
+        self.register_buffer("norms", centred.norm(dim=1, keepdim=True).clamp_min(1e-6))
+
+    def forward(self, stored: torch.Tensor) -> torch.Tensor:
+        centred = stored - stored.mean(dim=1, keepdim=True)
+        return centred * (self.norms / centred.norm(dim=1, keepdim=True).clamp_min(1e-12))
+
+    def right_inverse(self, value: torch.Tensor) -> torch.Tensor:
+        return value
+
+
+CENTERING = (False, True, "standardize")  # snn.weight_centering: off, zero-sum rows, zero-sum rows of fixed norm
+
+
+def center_weights(layers: nn.ModuleList, mode: bool | str = True) -> None:
+    """Reparametrize every layer's ``fc.weight`` (in place) as zero-sum rows (``mode`` True) or zero-sum rows of
+    their initial norm ("standardize"); registered before ``scale_steps``."""
     for layer in layers:
-        parametrize.register_parametrization(layer.fc, "weight", _ZeroSum())
+        rule = _FixedNorm(layer.fc.weight) if mode == "standardize" else _ZeroSum()
+        parametrize.register_parametrization(layer.fc, "weight", rule)

@@ -90,7 +90,8 @@ class SpikingNetwork(nn.Module):
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
                  readout_gain: float = 1.0, init_gain: float = 1.0, decoder: str = "membrane",
                  decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0,
-                 gradient: str = "bptt", weight_centering: bool = False) -> None:
+                 gradient: str = "bptt", weight_centering: bool | str = False,
+                 bias_lr_scale: float | None = None) -> None:
         super().__init__()
         check_decoder(decoder, decoder_leak, decoder_read)
         check_gradient(gradient)
@@ -119,9 +120,11 @@ class SpikingNetwork(nn.Module):
         else:
             self.decoder = MembraneDecoder(hidden_dims[-1], num_actions, timesteps, decoder_leak, decoder_read, tanh)
         self.num_actions = num_actions
-        if weight_centering:  # zero-sum synapses per LIF neuron (centering.py)
-            center_weights(self.layers)
-        scale_steps(self, lr_scale)  # every parameter used as lr_scale x stored (step_scale.py)
+        if weight_centering:  # zero-sum synapses per LIF neuron, of fixed norm with "standardize" (centering.py)
+            center_weights(self.layers, weight_centering)
+        # every parameter used as lr_scale x stored, the LIF biases as bias_lr_scale x stored (step_scale.py)
+        biases = {id(layer.fc): bias_lr_scale for layer in self.layers} if bias_lr_scale is not None else {}
+        scale_steps(self, lr_scale, {(m, "bias"): g for m, g in biases.items()})
         self.lr_scale = float(lr_scale)
         self.timesteps = timesteps
         self.gradient = gradient  # bptt: exact BPTT through T; rate: rate_grad.py (stateless forwards only)

@@ -29,12 +29,14 @@ class _Scale(nn.Module):
         return value / self.gain
 
 
-def scale_steps(network: nn.Module, gain: float) -> None:
-    """Reparametrize every parameter of ``network`` (in place) as gain x stored; gain 1 leaves it untouched."""
-    if gain == 1.0:
-        return
+def scale_steps(network: nn.Module, gain: float, overrides: dict[tuple[int, str], float] | None = None) -> None:
+    """Reparametrize every parameter of ``network`` (in place) as gain x stored; ``overrides`` maps (id(module),
+    parameter name) to another gain (snn.bias_lr_scale). A gain of 1 leaves its parameter untouched."""
     if not gain > 0:
         raise ValueError(f"snn.lr_scale must be > 0, got {gain}")
+    overrides = overrides or {}
     targets = [(module, name) for module in network.modules() for name, _ in module.named_parameters(recurse=False)]
     for module, name in targets:
-        parametrize.register_parametrization(module, name, _Scale(gain))
+        g = overrides.get((id(module), name), gain)
+        if g != 1.0:
+            parametrize.register_parametrization(module, name, _Scale(g))
