@@ -18,8 +18,9 @@ from legged_snn.cli import UserError, _positive_int, build_parser  # noqa: E402
 
 def parser():
     p = build_parser("play.py")
-    p.add_argument("--video", metavar="PATH.mp4", help="record a video of env 0 (headless)")
-    p.add_argument("--plots", metavar="DIR", help="write velocity, joint, gait and spike plots of env 0")
+    p.add_argument("--video", metavar="PATH.mp4", help="record a video of the followed robot (--env_id; headless)")
+    p.add_argument("--plots", metavar="DIR",
+                   help="write velocity, joint, gait and spike plots of the followed robot (--env_id)")
     p.add_argument("--seconds", type=float, default=10.0, help="how long to run (video/plots length, s)")
     p.add_argument("--export_only", action="store_true", help="export and stop")
     p.add_argument("--evaluate", action="store_true",

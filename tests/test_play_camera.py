@@ -33,7 +33,7 @@ def test_rough_default_puts_env_0_on_the_hardest_stairs_tile() -> None:
     assert env.sim.base_pos[0, 2] > tile[2]  # above the stairs' top, not inside them
     for _ in range(5):  # a fall respawns it on the same tile
         env.step(torch.zeros(env.num_envs, env.num_actions))
-    env._reset_idx(torch.tensor([0]), curriculum=False)
+    env._reset_idx(torch.tensor([0]))  # the path a fall takes (curriculum on; play's terrain has it off)
     assert torch.norm(env.sim.base_pos[0, :2] - tile[:2]) < 1.5
 
 

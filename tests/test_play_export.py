@@ -122,11 +122,12 @@ def test_play_bad_input_one_line_error(args: list[str], needle: str) -> None:
     assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_play_env_id_out_of_range_is_one_line(trained: str) -> None:
+def test_play_env_id_out_of_range_is_one_line(trained: str, tmp_path) -> None:
+    video = str(tmp_path / "clip.mp4")
     r = _run("play.py", "--task", "a1_flat", "--log_root", trained, "--no_export", "--num_envs", "2",
-             "--env_id", "2", "--plots", "unused_plots_dir")
+             "--env_id", "2", "--video", video)
     assert r.returncode == 2 and "--env_id 2 is out of range" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert not os.path.exists(os.path.join(ROOT, "unused_plots_dir"))
+    assert not os.path.exists(video) and not os.path.exists(video + ".part.mp4")
 
 
 def test_play_refuses_another_tasks_run(trained: str, tmp_path) -> None:

@@ -274,16 +274,17 @@ def test_energy_report_hand_counted(decoder):
     ({"history": "lstm"}, "snn.history must be one of"),
     ({"timesteps": 0}, "snn.timesteps (T) must be >= 1"),
     ({"pop_in": 1}, "snn.pop_in (P) must be >= 2"),
-    ({"readout_gain": 0.0}, "snn.readout_gain must be > 0"),
-    ({"init_gain": -1.0}, "snn.init_gain must be > 0"),
-    ({"lr_scale": 0.0}, "snn.lr_scale must be > 0"),
+    ({"readout_gain": 0.0}, "snn.readout_gain must be a finite number > 0"),
+    ({"init_gain": -1.0}, "snn.init_gain must be a finite number > 0"),
+    ({"lr_scale": 0.0}, "snn.lr_scale must be a finite number > 0"),
+    ({"lr_scale": float("inf")}, "snn.lr_scale must be a finite number > 0"),
     ({"neuron": {"voltage_decay": 2.0}}, "snn.neuron.voltage_decay must be in [0, 1]"),
     ({"neuron": {"threshold": -1.0}}, "snn.neuron.threshold must be > 0"),
     ({"decoder": "population"}, "snn.decoder must be one of ['membrane', 'rate']"),
     ({"decoder_leak": 1.5}, "snn.decoder_leak must be in [0, 1]"),
     ({"decoder_leak": -0.1}, "snn.decoder_leak must be in [0, 1]"),
     ({"decoder_read": "max"}, "snn.decoder_read must be one of ['last', 'mean']"),
-    ({"weight_centering": "yes"}, "snn.weight_centering must be true or false"),
+    ({"weight_centering": "yes"}, "snn.weight_centering must be true, false or standardize"),
 ])
 def test_bad_snn_config(cfg, needle):
     with pytest.raises(ValueError) as err:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.snn_helpers import _actor, _obs
+from legged_snn.snn.actor import SpikingActor
+from tests.snn_helpers import DIST, GROUPS, _actor, _obs
 
 
 def test_lr_scale_keeps_the_function_and_scales_the_step(tmp_path):
@@ -62,10 +63,10 @@ def test_weight_centering_keeps_every_neurons_synapses_zero_sum(tmp_path):
 
 
 def test_standardized_weights_keep_zero_sum_rows_of_their_initial_norm(tmp_path):
-    actor = _actor(weight_centering="standardize")
+    actor = _actor(weight_centering="standardize", lr_scale=0.1, bias_lr_scale=0.3)
     x = actor.get_latent(_obs(64))
     norms = [layer.fc.weight.detach().norm(dim=1) for layer in actor.network.layers]
-    opt = torch.optim.Adam(actor.network.parameters(), lr=1e-1)  # big steps that would grow unconstrained rows
+    opt = torch.optim.Adam(actor.network.parameters(), lr=1.0)  # big steps (x lr_scale 0.1) that grow free rows
     before = [layer.fc.weight.detach().clone() for layer in actor.network.layers]
     for _ in range(5):
         opt.zero_grad()
@@ -88,8 +89,13 @@ def test_standardized_weights_keep_zero_sum_rows_of_their_initial_norm(tmp_path)
     jit = torch.jit.script(actor.as_jit())
     torch.testing.assert_close(jit(obs["policy"]), actor(obs).detach(), atol=1e-5, rtol=0)
     path = tmp_path / "s.pt"
-    torch.save(actor.state_dict(), path)
-    again = _actor(weight_centering="standardize")
+    state = actor.state_dict()
+    assert any(k.endswith("weight.0.norms") for k in state)  # the held norms travel with the checkpoint
+    torch.save(state, path)
+    torch.manual_seed(123)  # a twin with other initial weights and norms
+    again = SpikingActor(_obs(), GROUPS, "actor", 3, hidden_dims=[32, 16], distribution_cfg=DIST,
+                         weight_centering="standardize", lr_scale=0.1, bias_lr_scale=0.3)
+    assert not torch.allclose(again.network.layers[0].fc.weight.norm(dim=1), norms[0])
     again.load_state_dict(torch.load(path, weights_only=True))
     torch.testing.assert_close(again(obs), actor(obs))
 
@@ -111,10 +117,11 @@ def test_bias_lr_scale_steps_the_lif_biases_only():
 
 
 @pytest.mark.parametrize("key, value, needle", [
-    ("weight_centering", "yes", "snn.weight_centering must be one of [False, True, 'standardize']"),
-    ("weight_centering", 1, "snn.weight_centering must be one of"),
-    ("bias_lr_scale", 0, "snn.bias_lr_scale must be a number > 0 or null"),
-    ("bias_lr_scale", "0.1", "snn.bias_lr_scale must be a number > 0 or null"),
+    ("weight_centering", "yes", "snn.weight_centering must be true, false or standardize"),
+    ("weight_centering", 1, "snn.weight_centering must be true, false or standardize"),
+    ("bias_lr_scale", 0, "snn.bias_lr_scale must be a finite number > 0 or null"),
+    ("bias_lr_scale", "0.1", "snn.bias_lr_scale must be a finite number > 0 or null"),
+    ("bias_lr_scale", float("inf"), "snn.bias_lr_scale must be a finite number > 0 or null"),
 ])
 def test_bad_reparametrization_values_are_one_line(key, value, needle):
     with pytest.raises(ValueError) as exc:

@@ -132,10 +132,12 @@ class LocomotionEnv(VecEnv):
         self._obs = self._compute_observations()
 
     def place_on_tile(self, index: int, level: int, column: int) -> None:
-        """Respawn env ``index`` on terrain tile (``level``, ``column``) now (play's camera robot)."""
+        """Respawn env ``index`` on terrain tile (``level``, ``column``) now: play's camera robot, before the first
+        step (the observations are recomputed, which also shifts every env's history frames once)."""
         ids = torch.tensor([index])
         self.terrain.place(ids, level, column)
         self._reset_idx(ids, curriculum=False)
+        self.last_foot_pos[ids] = self.sim.foot_pos[ids]
         self._obs = self._compute_observations()
 
     # ----------------------------------------------------------------------------------------- VecEnv

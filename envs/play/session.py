@@ -92,9 +92,7 @@ class PlaySession:
         except CheckpointError as exc:
             raise UserError(str(exc)) from None
         print(f"loaded {self.checkpoint} ({self.session.train_cfg.policy.actor} actor)")
-        self.index, where = camera_robot(self.env, args.env_id)
-        if where:
-            print(where)
+        self.index = 0  # the robot the camera and plots follow: chosen by _follow() when something is shown
 
 
     def export(self) -> dict[str, str]:
@@ -114,13 +112,20 @@ class PlaySession:
         if self.fixed_command is not None:
             self.env.commands[:] = torch.tensor(self.fixed_command, device=self.env.commands.device)
 
+    def _follow(self) -> None:
+        """Pick (and on rough tasks place) the robot the camera and plots follow (``camera_robot``)."""
+        self.index, where = camera_robot(self.env, self.args.env_id)
+        if where:
+            print(where)
+
     def run(self) -> None:
         a, env = self.args, self.env
         headless = a.headless or a.video or a.plots or not display_available()
+        if headless and not (a.video or a.plots):
+            raise UserError("no display for the viewer; pass --video PATH.mp4 and/or --plots DIR")
+        self._follow()
         if not headless:
             return self._viewer()
-        if not (a.video or a.plots):
-            raise UserError("no display for the viewer; pass --video PATH.mp4 and/or --plots DIR")
         mirror = EnvMirror(env.backend, self.index)
         video = None
         if a.video:
@@ -147,6 +152,8 @@ class PlaySession:
                     trace_state = new_state if getattr(actor, "is_recurrent", False) else None
                 obs, _, dones, _ = env.step(actions)
                 policy.reset(dones)
+                if dones[self.index]:
+                    trace_state = None  # the followed robot respawned: its spiking state starts over
                 self._fix_commands()
                 if rec is not None:
                     targets = env.default_joint_pos + env.cfg.robot.action_scale * env.actions

@@ -9,13 +9,14 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from rsl_rl.models import MLPModel
 from rsl_rl.utils import unpad_trajectories
 from tensordict import TensorDict
 
 from legged_snn.snn.anneal import check_anneal
-from legged_snn.snn.centering import CENTERING
 from legged_snn.snn.decoders import check_decoder
 from legged_snn.snn.direct import ENCODER_MODES
 from legged_snn.snn.export import ExportedSNN, OnnxSNN
@@ -38,14 +39,14 @@ def check_snn_config(cfg: dict) -> None:
     if cfg.get("encoder_mode", "deterministic") not in ENCODER_MODES:
         raise ValueError(f"snn.encoder_mode must be one of {list(ENCODER_MODES)}, got {cfg['encoder_mode']!r}")
     for key in ("readout_gain", "init_gain", "lr_scale"):
-        if not float(cfg.get(key, 1.0)) > 0:
-            raise ValueError(f"snn.{key} must be > 0, got {cfg[key]}")
+        if not 0 < float(cfg.get(key, 1.0)) < math.inf:
+            raise ValueError(f"snn.{key} must be a finite number > 0, got {cfg[key]}")
     centering = cfg.get("weight_centering", False)
     if not (isinstance(centering, bool) or centering == "standardize"):
-        raise ValueError(f"snn.weight_centering must be one of {list(CENTERING)}, got {cfg['weight_centering']!r}")
+        raise ValueError(f"snn.weight_centering must be true, false or standardize, got {cfg['weight_centering']!r}")
     bias = cfg.get("bias_lr_scale")
-    if bias is not None and not (isinstance(bias, (int, float)) and not isinstance(bias, bool) and bias > 0):
-        raise ValueError(f"snn.bias_lr_scale must be a number > 0 or null (= lr_scale), got {bias!r}")
+    if bias is not None and not (isinstance(bias, (int, float)) and not isinstance(bias, bool) and 0 < bias < math.inf):
+        raise ValueError(f"snn.bias_lr_scale must be a finite number > 0 or null (= lr_scale), got {bias!r}")
     if float(cfg.get("rate_reg", 0.0)) < 0:
         raise ValueError(f"snn.rate_reg must be >= 0, got {cfg['rate_reg']}")
     check_anneal(cfg.get("anneal"))

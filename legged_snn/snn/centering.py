@@ -45,9 +45,6 @@ class _FixedNorm(nn.Module):
         return value
 
 
-CENTERING = (False, True, "standardize")  # snn.weight_centering: off, zero-sum rows, zero-sum rows of fixed norm
-
-
 def center_weights(layers: nn.ModuleList, mode: bool | str = True) -> None:
     """Reparametrize every layer's ``fc.weight`` (in place) as zero-sum rows (``mode`` True) or zero-sum rows of
     their initial norm ("standardize"); registered before ``scale_steps``."""
