@@ -147,9 +147,13 @@ def _checked_actor(train_cfg: TrainCfg) -> None:
         raise UserError(f"policy.mlp_input must be one of {list(MLP_INPUTS)}, got {p.mlp_input!r}")
     if not float(p.mlp_lr_scale) > 0:
         raise UserError(f"policy.mlp_lr_scale must be > 0, got {p.mlp_lr_scale}")
-    if p.actor == "snn" and (p.mlp_input != "raw" or p.actor_activation is not None or p.mlp_lr_scale != 1.0):
-        raise UserError("policy.mlp_input, mlp_lr_scale and actor_activation configure the MLP actor; with --actor snn "
-                        "drop them (the spiking actor's settings are policy.snn.*)")
+    if not (isinstance(p.mlp_weight_centering, bool) or p.mlp_weight_centering == "standardize"):
+        raise UserError(f"policy.mlp_weight_centering must be true, false or standardize, got "
+                        f"{p.mlp_weight_centering!r}")
+    mlp_only = p.mlp_input != "raw" or p.actor_activation is not None or p.mlp_lr_scale != 1.0 or p.mlp_weight_centering
+    if p.actor == "snn" and mlp_only:
+        raise UserError("policy.mlp_input, mlp_lr_scale, mlp_weight_centering and actor_activation configure the MLP "
+                        "actor; with --actor snn drop them (the spiking actor's settings are policy.snn.*)")
     if p.actor == "snn":
         from legged_snn.snn.actor import check_snn_config
 

@@ -102,3 +102,22 @@ def test_mlp_lr_scale_scales_the_actors_step_only():
     assert moved[1] == pytest.approx(0.1 * moved[0], rel=1e-3)
     with pytest.raises(NotImplementedError, match="diagnostic actor"):
         scaled.as_jit()
+
+
+def test_mlp_weight_centering_standardize_holds_the_hidden_rows_not_the_head():
+    torch.manual_seed(0)
+    actor, obs = _actor("raw", mlp_weight_centering="standardize")
+    assert type(actor).__name__ == "PopulationMLP"
+    linears = [m for m in actor.mlp if isinstance(m, torch.nn.Linear)]
+    norms = [fc.weight.detach().norm(dim=1) for fc in linears]
+    opt = torch.optim.Adam(actor.parameters(), lr=0.1)
+    for _ in range(5):
+        opt.zero_grad()
+        actor(obs).square().sum().backward()
+        opt.step()
+    for fc, n0 in zip(linears[:-1], norms[:-1]):
+        assert fc.weight.detach().sum(dim=1).abs().max() < 1e-4
+        torch.testing.assert_close(fc.weight.detach().norm(dim=1), n0, atol=1e-4, rtol=1e-4)
+    assert (linears[-1].weight.detach().norm(dim=1) - norms[-1]).abs().max() > 1e-2  # the head is free
+    with pytest.raises(NotImplementedError, match="diagnostic actor"):
+        actor.as_jit()

@@ -22,6 +22,9 @@ class PolicyCfg:
     # the MLP actor's parameters stepped at this factor x the optimizer's rate (the spiking actor's snn.lr_scale on
     # an MLP: a diagnostic, population_mlp.py); 1 = rsl-rl's MLPModel
     mlp_lr_scale: float = 1.0
+    # the MLP actor's hidden weights as zero-sum rows (true) or zero-sum rows held at their initial norm
+    # ("standardize"): the spiking actor's snn.weight_centering on an MLP (diagnostic, docs/snn_ppo.md)
+    mlp_weight_centering: bool | str = False
     init_noise_std: float = 1.0
     actor_obs_normalization: bool = False
     critic_obs_normalization: bool = False
@@ -183,6 +186,8 @@ def actor_model(p: PolicyCfg, init_std: float | None = None) -> dict:
                          **{k: p.snn[k] for k in keys if k in p.snn})
         if p.mlp_lr_scale != 1.0:
             actor.update(class_name=POPULATION_MLP, mlp_input=p.mlp_input, lr_scale=float(p.mlp_lr_scale))
+        if p.mlp_weight_centering:
+            actor.update(class_name=POPULATION_MLP, mlp_input=p.mlp_input, weight_centering=p.mlp_weight_centering)
     else:
         actor.update(p.snn)
         actor["obs_normalization"] = True

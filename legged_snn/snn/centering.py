@@ -14,6 +14,8 @@ surrogate's live band by scaling them (weight normalization with a fixed gain; S
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
@@ -45,9 +47,9 @@ class _FixedNorm(nn.Module):
         return value
 
 
-def center_weights(layers: nn.ModuleList, mode: bool | str = True) -> None:
-    """Reparametrize every layer's ``fc.weight`` (in place) as zero-sum rows (``mode`` True) or zero-sum rows of
+def center_weights(linears: Iterable[nn.Linear], mode: bool | str = True) -> None:
+    """Reparametrize every linear's ``weight`` (in place) as zero-sum rows (``mode`` True) or zero-sum rows of
     their initial norm ("standardize"); registered before ``scale_steps``."""
-    for layer in layers:
-        rule = _FixedNorm(layer.fc.weight) if mode == "standardize" else _ZeroSum()
-        parametrize.register_parametrization(layer.fc, "weight", rule)
+    for fc in linears:
+        rule = _FixedNorm(fc.weight) if mode == "standardize" else _ZeroSum()
+        parametrize.register_parametrization(fc, "weight", rule)

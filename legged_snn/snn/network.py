@@ -121,7 +121,7 @@ class SpikingNetwork(nn.Module):
             self.decoder = MembraneDecoder(hidden_dims[-1], num_actions, timesteps, decoder_leak, decoder_read, tanh)
         self.num_actions = num_actions
         if weight_centering:  # zero-sum synapses per LIF neuron, of fixed norm with "standardize" (centering.py)
-            center_weights(self.layers, weight_centering)
+            center_weights([layer.fc for layer in self.layers], weight_centering)
         # every parameter used as lr_scale x stored, the LIF biases as bias_lr_scale x stored (step_scale.py)
         biases = {id(layer.fc): bias_lr_scale for layer in self.layers} if bias_lr_scale is not None else {}
         scale_steps(self, lr_scale, {(m, "bias"): g for m, g in biases.items()})

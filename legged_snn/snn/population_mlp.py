@@ -3,9 +3,10 @@
 ``policy.mlp_input``: ``population`` feeds the MLP the encoder's Gaussian receptive-field stimulation A (N, D * P),
 ``population_counts`` the rate the deterministic encoder's spike trains carry over T steps (A quantized to T + 1
 levels, no gradient to the fields), ``raw`` the observation itself. ``policy.mlp_lr_scale`` g steps the actor's
-parameters at g x the optimizer's rate (the spiking actor's ``snn.lr_scale``). Everything else is rsl-rl's
-MLPModel (ELU, linear head), so a run with it
-against the plain MLP changes only the input code (docs/snn_ppo.md).
+parameters at g x the optimizer's rate (the spiking actor's ``snn.lr_scale``); ``policy.mlp_weight_centering``
+reparametrizes the hidden layers' weights as the spiking actor's ``snn.weight_centering`` does (centering.py).
+Everything else is rsl-rl's MLPModel (ELU, linear head), so a run with it against the plain MLP changes only the
+one setting (docs/snn_ppo.md).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import torch
 from rsl_rl.models import MLPModel
 from rsl_rl.modules import MLP
 from tensordict import TensorDict
+from torch import nn
 
+from legged_snn.snn.centering import center_weights
 from legged_snn.snn.encoders import PopulationEncoder
 from legged_snn.snn.step_scale import scale_steps
 
@@ -26,7 +29,8 @@ class PopulationMLP(MLPModel):
                  hidden_dims: tuple[int, ...] | list[int] = (512, 256, 128), activation: str = "elu",
                  obs_normalization: bool = True, distribution_cfg: dict | None = None,
                  mlp_input: str = "population", pop_in: int = 10, timesteps: int = 5,
-                 mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, lr_scale: float = 1.0) -> None:
+                 mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, lr_scale: float = 1.0,
+                 weight_centering: bool | str = False) -> None:
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims, activation, obs_normalization,
                          distribution_cfg)
         self.mlp_input = mlp_input
@@ -36,6 +40,8 @@ class PopulationMLP(MLPModel):
             self.mlp = MLP(self.encoder.out_features, out, list(hidden_dims), activation)  # (N, D * P) -> (N, out)
             if self.distribution is not None:
                 self.distribution.init_mlp_weights(self.mlp)
+        if weight_centering:  # every hidden layer, not the linear head
+            center_weights([m for m in self.mlp if isinstance(m, nn.Linear)][:-1], weight_centering)
         scale_steps(self.mlp, lr_scale)  # policy.mlp_lr_scale: the actor's step, as snn.lr_scale (step_scale.py)
 
     def get_latent(self, obs: TensorDict, masks: torch.Tensor | None = None, hidden_state=None) -> torch.Tensor:
@@ -48,8 +54,8 @@ class PopulationMLP(MLPModel):
         return self.encoder.rate(a, None) if self.mlp_input == "population_counts" else a
 
     def as_jit(self):
-        raise NotImplementedError("policy.mlp_input=population* or policy.mlp_lr_scale is a diagnostic actor "
-                                  "(docs/snn_ppo.md); it is not "
+        raise NotImplementedError("policy.mlp_input=population*, mlp_lr_scale or mlp_weight_centering is a "
+                                  "diagnostic actor (docs/snn_ppo.md); it is not "
                                   "exported: train with --actor mlp or --actor snn to deploy")
 
     def as_onnx(self, verbose: bool = False):
