@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from legged_snn.snn import kernels
+from legged_snn.snn import code_kernels, kernels
 from legged_snn.snn.sparse import CodedCsr, Csr, group_by_train, pattern_from_dense
 
 MODES = ("deterministic", "probabilistic")
@@ -108,8 +108,8 @@ class PopulationEncoder(nn.Module):
             T, (N, K) = self.timesteps, a.shape
             stim = a.detach().contiguous().numpy()
             th = stim.dtype.type(self.threshold)
-            coded = group_by_train(T, N, K, lambda codes, hist, adds: kernels.encode_codes(stim, T, th, codes, hist,
-                                                                                           adds))
+            coded = group_by_train(
+                T, N, K, lambda codes, hist, adds: code_kernels.encode_codes(stim, T, th, codes, hist, adds))
             if coded is not None:  # grouped by spike train where that pays (sparse.CodedCsr)
                 return None, coded
             counts = np.empty((T, N), dtype=np.int64)

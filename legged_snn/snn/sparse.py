@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from legged_snn.snn import kernels, multi_kernels
+from legged_snn.snn import code_kernels, kernels, multi_kernels
 
 DENSE_ABOVE = 0.25
 """Spike density above which the dense matmul is used."""
@@ -75,7 +75,7 @@ class Csr:
 class CodedCsr:
     """(T*N, K) 0/1 spikes (t-major rows) held per (n, k) as a code, the spike train over T as bits. ``W x_t`` sums
     each active column's weight row once into its code's partial sum and adds those to the steps where the code
-    spikes (numba, ``kernels.coded_matmul``), so a column that spikes at several steps costs one row addition, not
+    spikes (numba, ``code_kernels.coded_matmul``), so a column that spikes at several steps costs one row addition, not
     one per spike. Same interface as ``Csr``."""
 
     codes: np.ndarray  # (N, K) uint16 code per sample and column (bit t: spike at step t), 0 = silent
@@ -102,7 +102,7 @@ class CodedCsr:
         b = bias.detach().contiguous() if bias is not None else torch.zeros(t.shape[1], dtype=t.dtype)
         out = torch.empty(self.T, self.codes.shape[0], t.shape[1], dtype=t.dtype)
         blocks = max(1, min(numba.get_num_threads(), self.codes.shape[0]))
-        kernels.coded_matmul(self.codes, self.slot, self.present, t.numpy(), b.numpy(), out.numpy(), blocks)
+        code_kernels.coded_matmul(self.codes, self.slot, self.present, t.numpy(), b.numpy(), out.numpy(), blocks)
         return out.view(self.rows, -1)
 
     def t_matmul(self, grad: torch.Tensor) -> torch.Tensor:
@@ -110,7 +110,7 @@ class CodedCsr:
         g = grad.detach().contiguous().view(self.T, self.codes.shape[0], -1)
         parts = max(1, min(numba.get_num_threads(), self.codes.shape[0]))
         out = np.zeros((parts, self.cols, g.shape[2]), dtype=g.numpy().dtype)
-        kernels.coded_t_matmul(self.codes, self.slot, self.present, g.numpy(), out)
+        code_kernels.coded_t_matmul(self.codes, self.slot, self.present, g.numpy(), out)
         return torch.from_numpy(out.sum(axis=0) if parts > 1 else out[0])
 
     def to_dense(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -144,7 +144,7 @@ def code_hist(T: int, N: int) -> tuple[np.ndarray, np.ndarray]:
 def group_by_train(T: int, N: int, K: int, fill: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
                    ) -> CodedCsr | None:
     """CodedCsr of (T, N, K) spikes whose codes a kernel writes: ``fill(codes (N, K) uint16, hist, adds)``
-    (``kernels.encode_codes`` or ``dense_codes``); None where T is out of range or grouping does not pay."""
+    (``code_kernels.encode_codes`` or ``dense_codes``); None where T is out of range or grouping does not pay."""
     if not 1 < T <= MAX_CODE_STEPS:
         return None
     codes = np.empty((N, K), dtype=np.uint16)
@@ -157,7 +157,7 @@ def pattern_from_dense(x: torch.Tensor) -> Csr | CodedCsr:
     """The sparse form of (T, N, K) 0/1 CPU spikes over T*N t-major rows: grouped by code where that pays, else CSR."""
     T, N, K = x.shape
     arr = x.detach().contiguous().numpy()
-    coded = group_by_train(T, N, K, lambda codes, hist, adds: kernels.dense_codes(arr, codes, hist, adds))
+    coded = group_by_train(T, N, K, lambda codes, hist, adds: code_kernels.dense_codes(arr, codes, hist, adds))
     return coded if coded is not None else csr_from_dense(x.reshape(T * N, K))
 
 
