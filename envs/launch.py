@@ -24,6 +24,7 @@ from legged_snn.registry import UnknownTaskError, load
 from legged_snn.rl.config import MLP_INPUTS, TrainCfg, to_rsl_rl
 from legged_snn.rl.runner import CheckpointError, LeggedRunner
 from legged_snn.sim.model import ModelError
+from legged_snn.snn.centering import check_centering
 from legged_snn.validate import ConfigError
 
 
@@ -147,9 +148,10 @@ def _checked_actor(train_cfg: TrainCfg) -> None:
         raise UserError(f"policy.mlp_input must be one of {list(MLP_INPUTS)}, got {p.mlp_input!r}")
     if not float(p.mlp_lr_scale) > 0:
         raise UserError(f"policy.mlp_lr_scale must be > 0, got {p.mlp_lr_scale}")
-    if not (isinstance(p.mlp_weight_centering, bool) or p.mlp_weight_centering == "standardize"):
-        raise UserError(f"policy.mlp_weight_centering must be true, false or standardize, got "
-                        f"{p.mlp_weight_centering!r}")
+    try:
+        check_centering(p.mlp_weight_centering, "policy.mlp_weight_centering")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     mlp_only = p.mlp_input != "raw" or p.actor_activation is not None or p.mlp_lr_scale != 1.0 or p.mlp_weight_centering
     if p.actor == "snn" and mlp_only:
         raise UserError("policy.mlp_input, mlp_lr_scale, mlp_weight_centering and actor_activation configure the MLP "

@@ -94,7 +94,6 @@ class PlaySession:
         print(f"loaded {self.checkpoint} ({self.session.train_cfg.policy.actor} actor)")
         self.index = 0  # the robot the camera and plots follow: chosen by _follow() when something is shown
 
-
     def export(self) -> dict[str, str]:
         meta = policy_metadata(self.args.task, self.env, self.session.train_cfg)
         meta["checkpoint"] = os.path.abspath(self.checkpoint)

@@ -184,10 +184,9 @@ def actor_model(p: PolicyCfg, init_std: float | None = None) -> dict:
             keys = ("pop_in", "timesteps", "mu_range", "sigma2")
             actor.update(class_name=POPULATION_MLP, mlp_input=p.mlp_input, obs_normalization=True,
                          **{k: p.snn[k] for k in keys if k in p.snn})
-        if p.mlp_lr_scale != 1.0:
-            actor.update(class_name=POPULATION_MLP, mlp_input=p.mlp_input, lr_scale=float(p.mlp_lr_scale))
-        if p.mlp_weight_centering:
-            actor.update(class_name=POPULATION_MLP, mlp_input=p.mlp_input, weight_centering=p.mlp_weight_centering)
+        if p.mlp_lr_scale != 1.0 or p.mlp_weight_centering:
+            actor.update(class_name=POPULATION_MLP, mlp_input=p.mlp_input, lr_scale=float(p.mlp_lr_scale),
+                         weight_centering=p.mlp_weight_centering)
     else:
         actor.update(p.snn)
         actor["obs_normalization"] = True

@@ -17,6 +17,7 @@ from rsl_rl.utils import unpad_trajectories
 from tensordict import TensorDict
 
 from legged_snn.snn.anneal import check_anneal
+from legged_snn.snn.centering import check_centering
 from legged_snn.snn.decoders import check_decoder
 from legged_snn.snn.direct import ENCODER_MODES
 from legged_snn.snn.export import ExportedSNN, OnnxSNN
@@ -41,9 +42,7 @@ def check_snn_config(cfg: dict) -> None:
     for key in ("readout_gain", "init_gain", "lr_scale"):
         if not 0 < float(cfg.get(key, 1.0)) < math.inf:
             raise ValueError(f"snn.{key} must be a finite number > 0, got {cfg[key]}")
-    centering = cfg.get("weight_centering", False)
-    if not (isinstance(centering, bool) or centering == "standardize"):
-        raise ValueError(f"snn.weight_centering must be true, false or standardize, got {cfg['weight_centering']!r}")
+    check_centering(cfg.get("weight_centering", False), "snn.weight_centering")
     bias = cfg.get("bias_lr_scale")
     if bias is not None and not (isinstance(bias, (int, float)) and not isinstance(bias, bool) and 0 < bias < math.inf):
         raise ValueError(f"snn.bias_lr_scale must be a finite number > 0 or null (= lr_scale), got {bias!r}")

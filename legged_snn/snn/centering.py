@@ -47,6 +47,12 @@ class _FixedNorm(nn.Module):
         return value
 
 
+def check_centering(value, field: str) -> None:
+    """A one-line ValueError unless ``value`` is a weight-centering mode: false, true or "standardize"."""
+    if not (isinstance(value, bool) or value == "standardize"):
+        raise ValueError(f"{field} must be true, false or standardize, got {value!r}")
+
+
 def center_weights(linears: Iterable[nn.Linear], mode: bool | str = True) -> None:
     """Reparametrize every linear's ``weight`` (in place) as zero-sum rows (``mode`` True) or zero-sum rows of
     their initial norm ("standardize"); registered before ``scale_steps``."""

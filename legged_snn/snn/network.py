@@ -123,8 +123,8 @@ class SpikingNetwork(nn.Module):
         if weight_centering:  # zero-sum synapses per LIF neuron, of fixed norm with "standardize" (centering.py)
             center_weights([layer.fc for layer in self.layers], weight_centering)
         # every parameter used as lr_scale x stored, the LIF biases as bias_lr_scale x stored (step_scale.py)
-        biases = {id(layer.fc): bias_lr_scale for layer in self.layers} if bias_lr_scale is not None else {}
-        scale_steps(self, lr_scale, {(m, "bias"): g for m, g in biases.items()})
+        biases = {(id(layer.fc), "bias"): bias_lr_scale for layer in self.layers} if bias_lr_scale is not None else None
+        scale_steps(self, lr_scale, biases)
         self.lr_scale = float(lr_scale)
         self.timesteps = timesteps
         self.gradient = gradient  # bptt: exact BPTT through T; rate: rate_grad.py (stateless forwards only)
