@@ -1,12 +1,15 @@
 """Learning curves of two or more runs: lin-vel tracking against env steps and against wall-clock minutes.
 
-    python bench/learning_curves.py logs/a1_flat/<snn run> logs/a1_flat/<mlp run> --out docs/curves.png --json
+    python bench/learning_curves.py logs/a1_flat/<snn run> docs/curves/<mlp run>.json --out docs/curves.png --json
 
-Reads each run's tensorboard events and params/*.yaml. Tracking is ``Episode_Reward/tracking_lin_vel`` divided
-by its reward scale (1.0 = perfect tracking for whole episodes), smoothed by a trailing mean over ``--window``
-iterations; a run "crosses" a level at the first iteration where that mean reaches it. The JSON line gives, per
-run, the env steps and minutes of the first crossing of 0.5 and 0.7 (null if never), and, when the runs include a
-spiking and an MLP actor, the spiking run's steps over the MLP's at 0.7.
+Reads each run's tensorboard events and params/*.yaml, or a curve file that ``--save`` wrote earlier (run folders
+under logs/ are not kept in git; a saved curve lets a later session compare against a run it cannot repeat).
+Tracking is ``Episode_Reward/tracking_lin_vel`` divided by its reward scale (1.0 = perfect tracking for whole
+episodes); the episode fraction is ``Train/mean_episode_length`` over the episode's maximum (the bipeds' bar).
+Both are smoothed by a trailing mean over ``--window`` iterations; a run "crosses" a level at the first iteration
+where that mean reaches it. The JSON line gives, per run, the env steps and minutes of the first crossing of
+tracking 0.5 and 0.7 and of episode fraction 0.8 (null if never), and, when the runs include a spiking and an MLP
+actor, the spiking run's steps over the MLP's at 0.7.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import numpy as np
 import yaml
 
 LEVELS = (0.5, 0.7)
+EPISODE_LEVEL = 0.8
+CURVE_KEYS = ("its", "steps", "minutes", "raw", "episode")
 
 
 def _scalars(run_dir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -66,8 +71,8 @@ def first_crossing(values: np.ndarray, at: np.ndarray, level: float) -> float | 
     return float(at[hit[0]]) if len(hit) else None
 
 
-def curve(run_dir: str, window: int) -> dict:
-    """One run's tracking curve: iterations, env steps, minutes, raw and smoothed tracking fraction."""
+def curve(run_dir: str) -> dict:
+    """One run's curves from its folder: iterations, env steps, minutes, tracking and episode fractions (raw)."""
     env, train = _params(run_dir)
     sc = _scalars(run_dir)
     tag = "Episode_Reward/tracking_lin_vel"
@@ -87,11 +92,54 @@ def curve(run_dir: str, window: int) -> dict:
         learn = np.interp(t_its, *sc["Perf/learning_time"])
         minutes = np.interp(its, t_its, np.cumsum(coll + learn) / 60.0)
     frac = vals / scale
+    episode = np.full(len(its), np.nan)
+    if "Train/mean_episode_length" in sc:  # policy steps; the max is episode_length_s over the policy dt
+        max_len = float(env["env"]["episode_length_s"]) / (float(env["sim"]["dt"]) * int(env["sim"]["decimation"]))
+        episode = np.interp(its, *sc["Train/mean_episode_length"]) / max_len
     policy = train.get("policy", {})
     actor = policy.get("actor", "?")
     label = actor if actor == "mlp" else f"snn ({policy.get('snn', {}).get('history', 'stack')})"
     return {"run": run_dir.rstrip("/"), "label": label, "actor": actor, "its": its, "steps": steps,
-            "minutes": minutes, "raw": frac, "smooth": trailing_mean(frac, window)}
+            "minutes": minutes, "raw": frac, "episode": episode}
+
+
+def save_curve(c: dict, folder: str) -> str:
+    """Write one run's curve (raw, unsmoothed) as ``folder/<run name>.json``; returns the path. Refuses to
+    overwrite a curve of another run."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, os.path.basename(c["run"]) + ".json")
+    data = {"run": c["run"], "label": c["label"], "actor": c["actor"]}
+    data.update({k: [None if not np.isfinite(v) else round(float(v), 6) for v in c[k]] for k in CURVE_KEYS})
+    if os.path.isfile(path):
+        with open(path) as f:
+            if json.load(f).get("run") != c["run"]:
+                raise SystemExit(f"bench/learning_curves.py: error: {path} holds another run's curve; pick another "
+                                 "--save folder")
+    with open(path, "w") as f:
+        json.dump(data, f)
+    return path
+
+
+def load_curve(path: str) -> dict:
+    """A curve file written by ``save_curve``."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        c = {k: data[k] for k in ("run", "label", "actor")}
+        c.update({k: np.array([np.nan if v is None else v for v in data[k]], dtype=float) for k in CURVE_KEYS})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"bench/learning_curves.py: error: {path} is not a curve file written by --save "
+                         f"({exc!r})") from None
+    c["its"] = c["its"].astype(int)
+    return c
+
+
+def read(source: str, window: int) -> dict:
+    """A run folder or a saved curve file, with its smoothed tracking and episode fraction."""
+    c = load_curve(source) if source.endswith(".json") else curve(source)
+    c["smooth"] = trailing_mean(c["raw"], window)
+    c["episode_smooth"] = trailing_mean(c["episode"], window)
+    return c
 
 
 def summary(c: dict) -> dict:
@@ -103,29 +151,44 @@ def summary(c: dict) -> dict:
         m = first_crossing(c["smooth"], c["minutes"], level)
         out[f"steps_to_{level}"] = int(s) if s is not None else None
         out[f"minutes_to_{level}"] = round(m, 1) if m is not None else None
+    if np.isfinite(c["episode_smooth"][-1]):
+        out["episode_fraction_end"] = round(float(c["episode_smooth"][-1]), 3)
+        s = first_crossing(c["episode_smooth"], c["steps"], EPISODE_LEVEL)
+        m = first_crossing(c["episode_smooth"], c["minutes"], EPISODE_LEVEL)
+        out[f"steps_to_episode_{EPISODE_LEVEL}"] = int(s) if s is not None else None
+        out[f"minutes_to_episode_{EPISODE_LEVEL}"] = round(m, 1) if m is not None else None
     return out
 
 
 def plot(curves: list[dict], path: str, window: int) -> None:
+    """Tracking (top) and, where logged, the episode fraction (bottom) against env steps and minutes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    episode = any(np.isfinite(c["episode_smooth"]).any() for c in curves)
+    rows = 2 if episode else 1
+    fig, axes = plt.subplots(rows, 2, figsize=(12, 4.5 * rows), sharey="row", squeeze=False)
     for c in curves:
         name = f"{c['label']}: {os.path.basename(c['run'])}"
-        for ax, x in zip(axes, (c["steps"] / 1e6, c["minutes"])):
-            line, = ax.plot(x, c["smooth"], label=name, lw=1.8)
-            ax.plot(x, c["raw"], color=line.get_color(), alpha=0.25, lw=0.8)
-    for ax, xl in zip(axes, ("env steps (millions)", "wall-clock minutes")):
-        for level in LEVELS:
-            ax.axhline(level, color="grey", ls="--", lw=0.8)
-        ax.set_xlabel(xl)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"lin-vel tracking (fraction of max; mean of {window} its)")
-    axes[0].set_ylim(0, 1)
-    axes[1].legend(fontsize=7, loc="lower right")
+        for col, x in enumerate((c["steps"] / 1e6, c["minutes"])):
+            line, = axes[0, col].plot(x, c["smooth"], label=name, lw=1.8)
+            axes[0, col].plot(x, c["raw"], color=line.get_color(), alpha=0.25, lw=0.8)
+            if episode:
+                axes[1, col].plot(x, c["episode_smooth"], color=line.get_color(), lw=1.8)
+    for row in range(rows):
+        for col, xl in enumerate(("env steps (millions)", "wall-clock minutes")):
+            ax = axes[row, col]
+            for level in (LEVELS if row == 0 else (EPISODE_LEVEL,)):
+                ax.axhline(level, color="grey", ls="--", lw=0.8)
+            ax.set_xlabel(xl)
+            ax.set_ylim(0, 1)
+            ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(f"lin-vel tracking (fraction of max; mean of {window} its)")
+    if episode:
+        axes[1, 0].set_ylabel(f"mean episode length (fraction of max; mean of {window} its)")
+    axes[0, 1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -134,22 +197,27 @@ def plot(curves: list[dict], path: str, window: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench/learning_curves.py", description=__doc__.splitlines()[0])
-    p.add_argument("runs", nargs="+", help="run folders (logs/<experiment>/<run>)")
+    p.add_argument("runs", nargs="+", help="run folders (logs/<experiment>/<run>) or curve files written by --save")
     p.add_argument("--out", default="learning_curves.png", help="PNG to write")
     p.add_argument("--window", type=int, default=5, help="iterations in the trailing mean")
+    p.add_argument("--save", metavar="DIR", help="also write each run folder's curve to DIR/<run>.json (e.g. "
+                   "docs/curves), to compare against in a later session")
     p.add_argument("--json", action="store_true", help="print a JSON object as the last line")
     args = p.parse_args(argv)
     if len(args.runs) < 2:
         p.error("give two or more run folders (e.g. the spiking run and the MLP run)")
-    missing = [r for r in args.runs if not os.path.isdir(r)]
+    missing = [r for r in args.runs if not (os.path.isfile(r) if r.endswith(".json") else os.path.isdir(r))]
     if missing:
-        p.error(f"no such run folder: {missing[0]}")
+        p.error(f"no such run folder or curve file: {missing[0]}")
     if args.window < 1:
         p.error(f"--window must be >= 1, got {args.window}")
-    curves = [curve(r, args.window) for r in args.runs]
+    curves = [read(r, args.window) for r in args.runs]
+    saved = [save_curve(c, args.save) for r, c in zip(args.runs, curves) if args.save and not r.endswith(".json")]
     plot(curves, args.out, args.window)
     rows = [summary(c) for c in curves]
     out: dict = {"bench": "learning_curves", "png": args.out, "window": args.window, "runs": rows}
+    if saved:
+        out["saved"] = saved
     mlp = next((r for r in rows if r["actor"] == "mlp" and r["steps_to_0.7"]), None)
     for r in rows:
         if r["actor"] == "snn" and mlp is not None:

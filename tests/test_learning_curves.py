@@ -1,0 +1,82 @@
+"""bench/learning_curves.py: crossings read from real tensorboard event files, saved curves that read back the
+same, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+
+import pytest
+import yaml
+
+_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "learning_curves.py")
+_spec = importlib.util.spec_from_file_location("bench_learning_curves", _path)
+lc = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lc)
+
+STEPS_PER_IT = 1000  # 10 envs x 100 steps
+MAX_EPISODE = 1000  # 20 s at 0.02 s
+
+
+def _run(folder, actor: str, tracking: list[float], episode: list[float]) -> str:
+    """A run folder as train.py writes it: params/{env,train}.yaml and tensorboard scalars per iteration."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    os.makedirs(folder / "params")
+    env = {"env": {"num_envs": 10, "episode_length_s": 20.0}, "sim": {"dt": 0.005, "decimation": 4},
+           "rewards": {"scales": {"tracking_lin_vel": 2.0}}}
+    train = {"runner": {"num_steps_per_env": 100}, "policy": {"actor": actor, "snn": {"history": "stack"}}}
+    for name, data in (("env", env), ("train", train)):
+        with open(folder / "params" / f"{name}.yaml", "w") as f:
+            yaml.safe_dump(data, f)
+    w = SummaryWriter(str(folder))
+    for it, (t, e) in enumerate(zip(tracking, episode)):
+        w.add_scalar("Episode_Reward/tracking_lin_vel", 2.0 * t, it)  # logged in reward units (scale 2)
+        w.add_scalar("Train/mean_episode_length", e * MAX_EPISODE, it)
+        w.add_scalar("Perf/env_steps", (it + 1) * STEPS_PER_IT, it)
+        w.add_scalar("Perf/wall_minutes", 0.5 * (it + 1), it)
+    w.close()
+    return str(folder)
+
+
+def test_crossings_saved_curves_and_plot(tmp_path, capsys):
+    mlp = _run(tmp_path / "mlp_run", "mlp", [0.1 * i + 0.01 for i in range(10)], [0.1 * i + 0.01 for i in range(10)])
+    snn = _run(tmp_path / "snn_run", "snn", [0.05 * i + 0.01 for i in range(20)], [0.9] * 20)
+    png, saved = tmp_path / "curves.png", tmp_path / "saved"
+    assert lc.main([snn, mlp, "--window", "1", "--out", str(png), "--save", str(saved), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    s, m = out["runs"]
+    assert (m["steps_to_0.5"], m["steps_to_0.7"], m["minutes_to_0.7"]) == (6000, 8000, 4.0)  # i = 7: 0.71
+    assert (s["steps_to_0.5"], s["steps_to_0.7"]) == (11000, 15000)
+    assert m["steps_to_episode_0.8"] == 9000 and s["steps_to_episode_0.8"] == 1000
+    assert out["snn_over_mlp_steps_0.7:snn_run"] == pytest.approx(15000 / 8000, abs=0.01)
+    assert png.stat().st_size > 10_000
+    # the saved curves give the same rows without the run folders
+    files = sorted(os.listdir(saved))
+    assert files == ["mlp_run.json", "snn_run.json"]
+    assert lc.main([str(saved / "snn_run.json"), str(saved / "mlp_run.json"), "--window", "1",
+                    "--out", str(tmp_path / "again.png"), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again["runs"] == out["runs"]
+
+
+def test_bad_inputs_exit_with_one_line(tmp_path, capsys):
+    mlp = _run(tmp_path / "mlp_run", "mlp", [0.2] * 3, [0.5] * 3)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"run": "x"}')
+    with pytest.raises(SystemExit) as e:
+        lc.main([mlp, str(bad), "--out", str(tmp_path / "x.png")])
+    assert "is not a curve file written by --save" in str(e.value.code)
+    with pytest.raises(SystemExit) as e:
+        lc.main([mlp, str(tmp_path / "missing_run")])
+    assert e.value.code == 2 and "no such run folder or curve file" in capsys.readouterr().err
+    # a saved curve of another run under the same name is never overwritten
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "mlp_run.json").write_text('{"run": "logs/other/mlp_run"}')
+    with pytest.raises(SystemExit) as e:
+        lc.main([mlp, mlp, "--save", str(saved), "--out", str(tmp_path / "y.png")])
+    assert "holds another run's curve" in str(e.value.code)
+    assert json.loads((saved / "mlp_run.json").read_text()) == {"run": "logs/other/mlp_run"}
+    assert not (tmp_path / "y.png").exists()
