@@ -10,7 +10,8 @@ ARMATURE = (lambda v: all(x >= 0 for x in (v.values() if isinstance(v, dict) els
             "must be >= 0 (one value, or a {joint substring: value} table)")
 ENV_RULES = {
     "env.num_envs": AT_LEAST_ONE, "env.episode_length_s": POSITIVE, "env.history_frames": NON_NEGATIVE,
-    "robot.action_scale": POSITIVE, "robot.armature": ARMATURE,
+    "robot.action_scale": POSITIVE, "robot.armature": ARMATURE, "robot.max_roll": NON_NEGATIVE,
+    "robot.max_pitch": NON_NEGATIVE,
     "sim.dt": POSITIVE, "sim.decimation": AT_LEAST_ONE, "sim.solver_iterations": AT_LEAST_ONE,
     "sim.ls_iterations": AT_LEAST_ONE, "sim.nthread": NON_NEGATIVE,
     "sim.runaway_joint_vel": POSITIVE,

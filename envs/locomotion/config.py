@@ -26,6 +26,8 @@ class RobotCfg:
     foot_bodies: list[str] = field(default_factory=list)  # bodies that touch the ground
     penalize_contacts_on: list[str] = field(default_factory=list)  # bodies whose contacts cost reward
     terminate_after_contacts_on: list[str] = field(default_factory=list)  # bodies whose contacts end an episode
+    max_roll: float = 0.0  # rad; |roll| above it ends an episode (0 = no limit; unitree_rl_gym's G1: 0.8)
+    max_pitch: float = 0.0  # rad; |pitch| above it ends an episode (0 = no limit; unitree_rl_gym's G1: 1.0)
     init_pos: tuple[float, float, float] = (0.0, 0.0, 0.42)  # spawn root position (m)
     armature: float | dict[str, float] = 0.0  # rotor inertia per joint (kg m^2): one value, or matched like kp
 
@@ -63,7 +65,7 @@ class InitStateCfg:
 @dataclass
 class DomainRandCfg:
     randomize_friction: bool = True  # friction per env at start-up
-    friction_range: tuple[float, float] = (0.5, 1.25)  # sliding friction
+    friction_range: tuple[float, float] = (0.5, 1.25)  # the robot's sliding friction, averaged with the floor's 1.0
     randomize_base_mass: bool = False  # added root mass per env at start-up
     added_mass_range: tuple[float, float] = (-1.0, 1.0)  # kg
     push_robots: bool = True  # kick the root every push_interval_s

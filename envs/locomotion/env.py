@@ -171,6 +171,8 @@ class LocomotionEnv(VecEnv):
         self._blown = blown
         self.time_out_buf = terminations.time_out(self.episode_length_buf, self.max_episode_length)
         self.reset_buf = terminations.contact_termination(self.sim.contact_force, self.termination_ids)
+        self.reset_buf |= terminations.tilted(self.sim.projected_gravity, self.cfg.robot.max_roll,
+                                              self.cfg.robot.max_pitch)
         self.reset_buf |= blown | self.time_out_buf
 
         rew = self._compute_rewards(first_contact)

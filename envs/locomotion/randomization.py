@@ -13,9 +13,10 @@ def randomize_startup(backend: Backend, cfg: DomainRandCfg, gen: torch.Generator
     returns each env's action latency (N,) in physics steps, or None when latency is off."""
     n = backend.num_envs
     ids = torch.arange(n)
-    if cfg.randomize_friction:
-        lo, hi = cfg.friction_range
-        backend.set_friction(ids, lo + (hi - lo) * torch.rand(n, generator=gen))
+    if cfg.randomize_friction:  # legged_gym draws the robot's friction; Isaac Gym averages it with the floor's,
+        lo, hi = cfg.friction_range  # MuJoCo takes a pair's max: every geom gets the average (robot + floor) / 2
+        robot = lo + (hi - lo) * torch.rand(n, generator=gen)
+        backend.set_friction(ids, (robot + backend.get_friction().cpu()) / 2)
     if cfg.randomize_base_mass:
         lo, hi = cfg.added_mass_range
         backend.set_added_mass(ids, lo + (hi - lo) * torch.rand(n, generator=gen))

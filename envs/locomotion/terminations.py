@@ -12,6 +12,18 @@ def contact_termination(contact_force: torch.Tensor, body_ids: torch.Tensor, thr
     return torch.any(contact_force[:, body_ids].norm(dim=-1) > threshold, dim=1)
 
 
+def tilted(projected_gravity: torch.Tensor, max_roll: float, max_pitch: float) -> torch.Tensor:
+    """(N,) True where the base's roll or pitch (rad, x-y-z Euler angles, read from the (N, 3) unit gravity in the
+    base frame) exceeds its limit; a limit of 0 is off."""
+    out = torch.zeros(projected_gravity.shape[0], dtype=torch.bool)
+    gx, gy, gz = projected_gravity.unbind(dim=1)
+    if max_pitch > 0:
+        out |= torch.asin(gx.clamp(-1.0, 1.0)).abs() > max_pitch
+    if max_roll > 0:
+        out |= torch.atan2(-gy, -gz).abs() > max_roll
+    return out
+
+
 def invalid_state(*tensors: torch.Tensor) -> torch.Tensor:
     """(N,) True where any of the (N, ...) tensors holds NaN or inf."""
     bad = torch.zeros(tensors[0].shape[0], dtype=torch.bool)

@@ -39,7 +39,11 @@ def anymal_c_env_cfg() -> LocomotionEnvCfg:
 
 
 def flat_variant(cfg: LocomotionEnvCfg) -> LocomotionEnvCfg:
-    """What legged_gym's ANYmal-C flat config changes: reward scales and the friction range."""
+    """What legged_gym's ANYmal-C flat config changes: reward scales, the friction range and the commands (yaw
+    rate drawn directly, resampled every 4 s)."""
+    cfg.commands.heading_command = False
+    cfg.commands.resampling_time = 4.0
+    cfg.commands.ang_vel_yaw = (-1.5, 1.5)
     cfg.rewards.scales["orientation"] = -5.0
     cfg.rewards.scales["torques"] = -2.5e-5
     cfg.rewards.scales["feet_air_time"] = 2.0

@@ -30,7 +30,11 @@ def cassie_env_cfg() -> LocomotionEnvCfg:
     r.action_scale = 0.5
     r.foot_bodies = [f"{side}_toe" for side in SIDES]
     r.penalize_contacts_on = []
-    r.terminate_after_contacts_on = ["pelvis"]
+    # legged_gym's Cassie collides with its pelvis and toes only: a folding robot's legs pass through the floor
+    # until the pelvis lands and the episode ends. Ours has leg shapes, so their contact ends it instead (a robot
+    # resting on its knees would otherwise live on, unpunished)
+    r.terminate_after_contacts_on = ["pelvis"] + [f"{side}_{part}" for side in SIDES for part in ("thigh", "shin",
+                                                                                                 "tarsus")]
     r.init_pos = (0.0, 0.0, 1.0)
     cfg.height_scan.x = (-0.5, 0.5, 11)
     cfg.height_scan.y = (-0.5, 0.5, 11)

@@ -30,6 +30,7 @@ def g1_env_cfg() -> LocomotionEnvCfg:
     r.penalize_contacts_on = [f"{side}_{part}_link" for side in SIDES
                               for part in ("hip_pitch", "hip_roll", "hip_yaw", "knee")]
     r.terminate_after_contacts_on = ["pelvis"]
+    r.max_roll, r.max_pitch = 0.8, 1.0  # unitree_rl_gym ends a G1 episode past these (rad)
     r.init_pos = (0.0, 0.0, 0.8)
     cfg.gait.enabled = True
     cfg.gait.period = 0.8

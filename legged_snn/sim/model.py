@@ -131,6 +131,8 @@ def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
 
     for g in spec.geoms:  # robot geoms collide with the world only, never with each other
         g.contype, g.conaffinity, g.condim = 1, 0, 3
+        if g.type == mujoco.mjtGeom.mjGEOM_CYLINDER:  # as legged_gym loads them (replace_cylinder_with_capsule):
+            g.type = mujoco.mjtGeom.mjGEOM_CAPSULE  # same radius and half-length, plus round caps
     _add_ground(spec, cfg)
 
     kp = _per_joint(cfg.kp, len(cfg.joint_names), "kp")
