@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import math
 import os
 import sys
+from typing import NoReturn
 
 import numpy as np
 import yaml
@@ -34,8 +36,7 @@ def _scalars(run_dir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
     files = sorted(glob.glob(os.path.join(run_dir, "events.out.tfevents.*")))
     if not files:
-        raise SystemExit(f"bench/learning_curves.py: error: {run_dir} has no tensorboard events; give a run folder "
-                         "written by train.py or bench/learning.py")
+        _fail(f"{run_dir} has no tensorboard events; give a run folder written by train.py or bench/learning.py")
     merged: dict[str, dict[int, float]] = {}
     for f in files:
         acc = EventAccumulator(f, size_guidance={"scalars": 0})
@@ -50,8 +51,7 @@ def _params(run_dir: str) -> tuple[dict, dict]:
     for name in ("env", "train"):
         path = os.path.join(run_dir, "params", f"{name}.yaml")
         if not os.path.isfile(path):
-            raise SystemExit(f"bench/learning_curves.py: error: {path} not found; give a run folder written by "
-                             "train.py or bench/learning.py")
+            _fail(f"{path} not found; give a run folder written by train.py or bench/learning.py")
         with open(path) as f:
             out.append(yaml.safe_load(f) or {})
     return out[0], out[1]
@@ -77,7 +77,7 @@ def curve(run_dir: str) -> dict:
     sc = _scalars(run_dir)
     tag = "Episode_Reward/tracking_lin_vel"
     if tag not in sc:
-        raise SystemExit(f"bench/learning_curves.py: error: {run_dir} logged no {tag}")
+        _fail(f"{run_dir} logged no {tag}")
     its, vals = sc[tag]
     scale = float(env["rewards"]["scales"]["tracking_lin_vel"])
     per_it = train["runner"]["num_steps_per_env"] * env["env"]["num_envs"]
@@ -94,7 +94,8 @@ def curve(run_dir: str) -> dict:
     frac = vals / scale
     episode = np.full(len(its), np.nan)
     if "Train/mean_episode_length" in sc:  # policy steps; the max is episode_length_s over the policy dt
-        max_len = float(env["env"]["episode_length_s"]) / (float(env["sim"]["dt"]) * int(env["sim"]["decimation"]))
+        max_len = math.ceil(float(env["env"]["episode_length_s"])
+                            / (float(env["sim"]["dt"]) * int(env["sim"]["decimation"])))  # as the env counts it
         episode = np.interp(its, *sc["Train/mean_episode_length"]) / max_len
     policy = train.get("policy", {})
     actor = policy.get("actor", "?")
@@ -103,18 +104,39 @@ def curve(run_dir: str) -> dict:
             "minutes": minutes, "raw": frac, "episode": episode}
 
 
-def save_curve(c: dict, folder: str) -> str:
-    """Write one run's curve (raw, unsmoothed) as ``folder/<run name>.json``; returns the path. Refuses to
-    overwrite a curve of another run."""
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, os.path.basename(c["run"]) + ".json")
+def _fail(msg: str) -> NoReturn:
+    raise SystemExit(f"bench/learning_curves.py: error: {msg}")
+
+
+def _same_run(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def save_targets(curves: list[dict], folder: str) -> list[str]:
+    """``folder/<run name>.json`` for each curve, checked before anything is written: the folder is a folder, and
+    no target holds another run's curve (a saved curve is never overwritten by a different run's)."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        _fail(f"--save {folder} is a file; give a folder (e.g. docs/curves)")
+    paths = [os.path.join(folder, os.path.basename(c["run"]) + ".json") for c in curves]
+    for c, path in zip(curves, paths):
+        if paths.count(path) > 1 and len({os.path.realpath(d["run"]) for d, q in zip(curves, paths) if q == path}) > 1:
+            _fail(f"two runs would be saved as {path}; save them in separate calls")
+        if os.path.isfile(path):
+            try:
+                with open(path) as f:
+                    other = json.load(f)["run"]
+            except (OSError, ValueError, KeyError, TypeError):
+                _fail(f"{path} exists and is not a curve file; move it or pick another --save folder")
+            if not _same_run(other, c["run"]):
+                _fail(f"{path} holds another run's curve ({other}); pick another --save folder")
+    return paths
+
+
+def save_curve(c: dict, path: str) -> str:
+    """Write one run's curve (raw, unsmoothed) to ``path`` (a target from ``save_targets``); returns the path."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     data = {"run": c["run"], "label": c["label"], "actor": c["actor"]}
     data.update({k: [None if not np.isfinite(v) else round(float(v), 6) for v in c[k]] for k in CURVE_KEYS})
-    if os.path.isfile(path):
-        with open(path) as f:
-            if json.load(f).get("run") != c["run"]:
-                raise SystemExit(f"bench/learning_curves.py: error: {path} holds another run's curve; pick another "
-                                 "--save folder")
     with open(path, "w") as f:
         json.dump(data, f)
     return path
@@ -128,8 +150,9 @@ def load_curve(path: str) -> dict:
         c = {k: data[k] for k in ("run", "label", "actor")}
         c.update({k: np.array([np.nan if v is None else v for v in data[k]], dtype=float) for k in CURVE_KEYS})
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SystemExit(f"bench/learning_curves.py: error: {path} is not a curve file written by --save "
-                         f"({exc!r})") from None
+        _fail(f"{path} is not a curve file written by --save ({exc!r})")
+    if len({len(c[k]) for k in CURVE_KEYS}) != 1 or len(c["its"]) == 0:
+        _fail(f"{path} is not a curve file written by --save (its series are empty or of different lengths)")
     c["its"] = c["its"].astype(int)
     return c
 
@@ -147,17 +170,19 @@ def summary(c: dict) -> dict:
            "env_steps": int(c["steps"][-1]), "minutes": round(float(c["minutes"][-1]), 1),
            "tracking_end": round(float(c["smooth"][-1]), 3)}
     for level in LEVELS:
-        s = first_crossing(c["smooth"], c["steps"], level)
-        m = first_crossing(c["smooth"], c["minutes"], level)
-        out[f"steps_to_{level}"] = int(s) if s is not None else None
-        out[f"minutes_to_{level}"] = round(m, 1) if m is not None else None
-    if np.isfinite(c["episode_smooth"][-1]):
-        out["episode_fraction_end"] = round(float(c["episode_smooth"][-1]), 3)
-        s = first_crossing(c["episode_smooth"], c["steps"], EPISODE_LEVEL)
-        m = first_crossing(c["episode_smooth"], c["minutes"], EPISODE_LEVEL)
-        out[f"steps_to_episode_{EPISODE_LEVEL}"] = int(s) if s is not None else None
-        out[f"minutes_to_episode_{EPISODE_LEVEL}"] = round(m, 1) if m is not None else None
+        out.update(_crossings(c, "smooth", level, ""))
+    logged = bool(np.isfinite(c["episode_smooth"][-1]))  # null where the run logged no episode lengths
+    out["episode_fraction_end"] = round(float(c["episode_smooth"][-1]), 3) if logged else None
+    out.update(_crossings(c, "episode_smooth", EPISODE_LEVEL, "episode_"))
     return out
+
+
+def _crossings(c: dict, key: str, level: float, prefix: str) -> dict:
+    """Env steps and minutes of the first crossing of ``level`` by ``c[key]`` (None if never)."""
+    s = first_crossing(c[key], c["steps"], level)
+    m = first_crossing(c[key], c["minutes"], level)
+    return {f"steps_to_{prefix}{level}": int(s) if s is not None else None,
+            f"minutes_to_{prefix}{level}": round(m, 1) if m is not None else None}
 
 
 def plot(curves: list[dict], path: str, window: int) -> None:
@@ -205,14 +230,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print a JSON object as the last line")
     args = p.parse_args(argv)
     if len(args.runs) < 2:
-        p.error("give two or more run folders (e.g. the spiking run and the MLP run)")
+        p.error("give two or more run folders or curve files (e.g. the spiking run and the MLP run)")
     missing = [r for r in args.runs if not (os.path.isfile(r) if r.endswith(".json") else os.path.isdir(r))]
     if missing:
         p.error(f"no such run folder or curve file: {missing[0]}")
     if args.window < 1:
         p.error(f"--window must be >= 1, got {args.window}")
     curves = [read(r, args.window) for r in args.runs]
-    saved = [save_curve(c, args.save) for r, c in zip(args.runs, curves) if args.save and not r.endswith(".json")]
+    saved = []
+    if args.save:
+        folders = [c for r, c in zip(args.runs, curves) if not r.endswith(".json")]
+        for c, path in zip(folders, save_targets(folders, args.save)):
+            saved.append(save_curve(c, path))
     plot(curves, args.out, args.window)
     rows = [summary(c) for c in curves]
     out: dict = {"bench": "learning_curves", "png": args.out, "window": args.window, "runs": rows}

@@ -157,6 +157,7 @@ def test_checkpoint_of_another_task_in_play(logs) -> None:
     ({"base": "a1_flat", "env": {"sim.dt": -0.005}}, ["env_cfg.sim.dt must be > 0, got -0.005"]),
     ({"base": "a1_flat", "env": {"sim.decimation": "four"}}, ["env_cfg.sim.decimation must be of type int"]),
     ({"base": "a1_flat", "train": {"algorithm.gamma": 1.5}}, ["train_cfg.algorithm.gamma must be in (0, 1]"]),
+    ({"base": "a1_flat", "env": {"robot.max_roll": -0.8}}, ["env_cfg.robot.max_roll must be >= 0, got -0.8"]),
 ])
 def test_config_mistakes(tmp_path, spec: dict, needles: list[str]) -> None:
     os.makedirs(os.path.join(ROOT, "tests", "data"), exist_ok=True)

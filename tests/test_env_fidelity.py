@@ -11,12 +11,14 @@ import torch
 
 import envs.tasks  # noqa: F401  (registers the tasks)
 from envs.locomotion import terminations
+from envs.locomotion.config import LocomotionEnvCfg
 from envs.locomotion.env import LocomotionEnv, model_cfg
 from legged_snn.registry import load
+from legged_snn.sim.math import quat_rotate_inverse
 from legged_snn.sim.model import build_model
 
 
-def small(task: str, num_envs: int):
+def small(task: str, num_envs: int) -> LocomotionEnvCfg:
     cfg, _ = load(task)
     cfg.env.num_envs, cfg.sim.nthread = num_envs, 1
     return cfg
@@ -44,14 +46,27 @@ def test_cylinders_become_capsules(task):
         assert model.geom_size[g, :2].tolist() == pytest.approx([0.02, 0.0625])
 
 
-def _gravity(roll: float, pitch: float) -> torch.Tensor:
-    """Unit gravity in the base frame of a base at x-y-z Euler angles (roll, pitch)."""
-    return torch.tensor([[math.sin(pitch), -math.cos(pitch) * math.sin(roll), -math.cos(pitch) * math.cos(roll)]])
+def _gravity(roll: float, pitch: float, yaw: float = 0.7) -> torch.Tensor:
+    """Unit gravity in the base frame of a base at x-y-z Euler angles: q = q_z(yaw) q_y(pitch) q_x(roll), gravity
+    rotated into it as the simulator state does (``quat_rotate_inverse``)."""
+    def axis(i: int, a: float) -> torch.Tensor:
+        q = torch.zeros(1, 4, dtype=torch.float64)
+        q[0, 0], q[0, 1 + i] = math.cos(a / 2), math.sin(a / 2)
+        return q
+
+    def mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        w1, v1, w2, v2 = a[:, :1], a[:, 1:], b[:, :1], b[:, 1:]
+        return torch.cat([w1 * w2 - (v1 * v2).sum(1, keepdim=True),
+                          w1 * v2 + w2 * v1 + torch.cross(v1, v2, dim=1)], dim=1)
+
+    q = mul(axis(2, yaw), mul(axis(1, pitch), axis(0, roll)))
+    return quat_rotate_inverse(q, torch.tensor([[0.0, 0.0, -1.0]], dtype=torch.float64)).float()
 
 
 def test_tilt_limits():
     cases = [((0.0, 0.0), False), ((0.79, 0.0), False), ((-0.81, 0.0), True), ((0.0, 0.99), False),
-             ((0.0, -1.01), True), ((0.5, 0.9), False), ((2.5, 0.0), True)]
+             ((0.0, -1.01), True), ((0.5, 0.9), False), ((0.75, -0.95), False), ((0.85, 0.95), True),
+             ((0.7, 1.05), True), ((2.5, 0.0), True)]
     for (roll, pitch), want in cases:
         assert bool(terminations.tilted(_gravity(roll, pitch), 0.8, 1.0)[0]) is want, (roll, pitch)
     assert not terminations.tilted(_gravity(3.0, 1.5), 0.0, 0.0)[0]  # 0 = no limit

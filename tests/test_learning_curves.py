@@ -80,3 +80,16 @@ def test_bad_inputs_exit_with_one_line(tmp_path, capsys):
     assert "holds another run's curve" in str(e.value.code)
     assert json.loads((saved / "mlp_run.json").read_text()) == {"run": "logs/other/mlp_run"}
     assert not (tmp_path / "y.png").exists()
+    (saved / "mlp_run.json").write_text("not json")  # a stray file under the target name: kept, one-line error
+    with pytest.raises(SystemExit) as e:
+        lc.main([mlp, mlp, "--save", str(saved), "--out", str(tmp_path / "y.png")])
+    assert "exists and is not a curve file" in str(e.value.code) and (saved / "mlp_run.json").read_text() == "not json"
+    with pytest.raises(SystemExit) as e:  # --save naming a file
+        lc.main([mlp, mlp, "--save", str(bad), "--out", str(tmp_path / "y.png")])
+    assert "is a file; give a folder" in str(e.value.code)
+    uneven = tmp_path / "uneven.json"  # series of different lengths
+    uneven.write_text(json.dumps({"run": "r", "label": "mlp", "actor": "mlp", "its": [0, 1], "steps": [1, 2],
+                                  "minutes": [1, 2], "raw": [0.1], "episode": [0.5, 0.6]}))
+    with pytest.raises(SystemExit) as e:
+        lc.main([mlp, str(uneven), "--out", str(tmp_path / "z.png")])
+    assert "of different lengths" in str(e.value.code)

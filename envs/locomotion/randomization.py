@@ -16,7 +16,7 @@ def randomize_startup(backend: Backend, cfg: DomainRandCfg, gen: torch.Generator
     if cfg.randomize_friction:  # legged_gym draws the robot's friction; Isaac Gym averages it with the floor's,
         lo, hi = cfg.friction_range  # MuJoCo takes a pair's max: every geom gets the average (robot + floor) / 2
         robot = lo + (hi - lo) * torch.rand(n, generator=gen)
-        backend.set_friction(ids, (robot + backend.get_friction().cpu()) / 2)
+        backend.set_friction(ids, (robot + backend.get_friction().to(robot.device)) / 2)  # called once: floor nominal
     if cfg.randomize_base_mass:
         lo, hi = cfg.added_mass_range
         backend.set_added_mass(ids, lo + (hi - lo) * torch.rand(n, generator=gen))
