@@ -108,18 +108,16 @@ def _fail(msg: str) -> NoReturn:
     raise SystemExit(f"bench/learning_curves.py: error: {msg}")
 
 
-def _same_run(a: str, b: str) -> bool:
-    return os.path.realpath(a) == os.path.realpath(b)
-
-
 def save_targets(curves: list[dict], folder: str) -> list[str]:
     """``folder/<run name>.json`` for each curve, checked before anything is written: the folder is a folder, and
     no target holds another run's curve (a saved curve is never overwritten by a different run's)."""
     if os.path.exists(folder) and not os.path.isdir(folder):
         _fail(f"--save {folder} is a file; give a folder (e.g. docs/curves)")
     paths = [os.path.join(folder, os.path.basename(c["run"]) + ".json") for c in curves]
+    owners: dict[str, str] = {}  # target -> the run (real path) saved there
     for c, path in zip(curves, paths):
-        if paths.count(path) > 1 and len({os.path.realpath(d["run"]) for d, q in zip(curves, paths) if q == path}) > 1:
+        run = owners.setdefault(path, os.path.realpath(c["run"]))
+        if run != os.path.realpath(c["run"]):
             _fail(f"two runs would be saved as {path}; save them in separate calls")
         if os.path.isfile(path):
             try:
@@ -127,7 +125,7 @@ def save_targets(curves: list[dict], folder: str) -> list[str]:
                     other = json.load(f)["run"]
             except (OSError, ValueError, KeyError, TypeError):
                 _fail(f"{path} exists and is not a curve file; move it or pick another --save folder")
-            if not _same_run(other, c["run"]):
+            if os.path.realpath(other) != run:
                 _fail(f"{path} holds another run's curve ({other}); pick another --save folder")
     return paths
 

@@ -11,17 +11,11 @@ import torch
 
 import envs.tasks  # noqa: F401  (registers the tasks)
 from envs.locomotion import terminations
-from envs.locomotion.config import LocomotionEnvCfg
 from envs.locomotion.env import LocomotionEnv, model_cfg
 from legged_snn.registry import load
 from legged_snn.sim.math import quat_rotate_inverse
 from legged_snn.sim.model import build_model
-
-
-def small(task: str, num_envs: int) -> LocomotionEnvCfg:
-    cfg, _ = load(task)
-    cfg.env.num_envs, cfg.sim.nthread = num_envs, 1
-    return cfg
+from tests.env_helpers import small
 
 
 def test_friction_is_the_average_of_robot_and_floor():

@@ -18,6 +18,7 @@ from envs.locomotion.env import LocomotionEnv, model_cfg
 from legged_snn.registry import load, task_names
 from legged_snn.sim.backend import SimState
 from legged_snn.sim.model import ModelError, build_model
+from tests.env_helpers import small
 
 TASKS = task_names()
 # ROBOT_FACTS section 0: total mass (kg) and base height standing at q0 on flat ground (m; A1: rear/front mean)
@@ -29,17 +30,6 @@ OBS = {"a1_flat": 48, "a1_rough": 235, "anymal_c_flat": 48, "anymal_c_rough": 23
 
 def robot_of(task: str) -> str:
     return task.rsplit("_", 1)[0]
-
-
-def small(task: str, num_envs: int = 2) -> LocomotionEnvCfg:
-    """The task's env config with few envs, one thread and (rough tasks) a 1 x 2-tile terrain."""
-    cfg, _ = load(task)
-    cfg.env.num_envs = num_envs
-    cfg.sim.nthread = 1
-    if cfg.terrain is not None:
-        cfg.terrain.num_rows, cfg.terrain.num_cols, cfg.terrain.border_size = 1, 2, 2.0
-        cfg.terrain.curriculum = False
-    return cfg
 
 
 def test_every_task_has_facts():

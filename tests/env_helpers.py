@@ -1,0 +1,18 @@
+"""Small env configs for tests that build real envs."""
+
+from __future__ import annotations
+
+import envs.tasks  # noqa: F401  (registers the tasks)
+from envs.locomotion.config import LocomotionEnvCfg
+from legged_snn.registry import load
+
+
+def small(task: str, num_envs: int = 2) -> LocomotionEnvCfg:
+    """The task's env config with few envs, one thread and (rough tasks) a 1 x 2-tile terrain."""
+    cfg, _ = load(task)
+    cfg.env.num_envs = num_envs
+    cfg.sim.nthread = 1
+    if cfg.terrain is not None:
+        cfg.terrain.num_rows, cfg.terrain.num_cols, cfg.terrain.border_size = 1, 2, 2.0
+        cfg.terrain.curriculum = False
+    return cfg
