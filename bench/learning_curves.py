@@ -133,7 +133,7 @@ def save_targets(curves: list[dict], folder: str) -> list[str]:
 def save_curve(c: dict, path: str) -> str:
     """Write one run's curve (raw, unsmoothed) to ``path`` (a target from ``save_targets``); returns the path."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    data = {"run": c["run"], "label": c["label"], "actor": c["actor"]}
+    data = {"run": c["run"], "label": c["label"], "actor": c["actor"], "joined_at": c.get("joined_at")}
     data.update({k: [None if not np.isfinite(v) else round(float(v), 6) for v in c[k]] for k in CURVE_KEYS})
     with open(path, "w") as f:
         json.dump(data, f)
@@ -146,6 +146,8 @@ def load_curve(path: str) -> dict:
         with open(path) as f:
             data = json.load(f)
         c = {k: data[k] for k in ("run", "label", "actor")}
+        if data.get("joined_at") is not None:
+            c["joined_at"] = int(data["joined_at"])
         c.update({k: np.array([np.nan if v is None else v for v in data[k]], dtype=float) for k in CURVE_KEYS})
     except (OSError, ValueError, KeyError, TypeError) as exc:
         _fail(f"{path} is not a curve file written by --save ({exc!r})")
@@ -155,9 +157,48 @@ def load_curve(path: str) -> dict:
     return c
 
 
+def join(parent: dict, child: dict) -> dict:
+    """A resumed run's curve after its parent's: the parent's iterations before the child's first, then the
+    child's, whose env steps and minutes count on from the parent's last kept iteration."""
+    first = int(child["its"][0])
+    keep = parent["its"] < first
+    if not keep.any():
+        _fail(f"{child['run']} starts at iteration {first}, before every iteration of {parent['run']}; "
+              "give the run it was resumed from")
+    per_it = child["steps"][0] / (first + 1)  # env steps are logged as (iteration + 1) x steps per iteration
+    last_it, last_steps, last_min = (float(parent[k][keep][-1]) for k in ("its", "steps", "minutes"))
+    out = {"run": f"{parent['run']}+{child['run']}", "label": child["label"], "actor": child["actor"],
+           "joined_at": first}
+    shifted = {"its": child["its"], "steps": last_steps + (child["its"] - last_it) * per_it,
+               "minutes": last_min + child["minutes"], "raw": child["raw"], "episode": child["episode"]}
+    out.update({k: np.concatenate([parent[k][keep], shifted[k]]) for k in CURVE_KEYS})
+    out["its"] = out["its"].astype(int)
+    return out
+
+
+def _raw(source: str) -> dict:
+    """A run folder (joined after the run it resumed from, when that folder is here), a saved curve file, or
+    ``PARENT+RUN``: RUN joined after PARENT (either may be a saved curve)."""
+    if not os.path.exists(source) and "+" in source:
+        parent, child = source.rsplit("+", 1)
+        return join(_raw(parent), load_curve(child) if child.endswith(".json") else curve(child))
+    if source.endswith(".json"):
+        return load_curve(source)
+    c = curve(source)
+    resume = os.path.join(source, "params", "resume.yaml")
+    if os.path.isfile(resume):
+        with open(resume) as f:
+            parent = (yaml.safe_load(f) or {}).get("run", "")
+        if os.path.isdir(parent):
+            return join(_raw(parent), c)
+        print(f"bench/learning_curves.py: warning: {source} resumed from {parent}, which is not here; its minutes "
+              f"count from the resume (give PARENT.json+{source} to join a saved curve of it)", file=sys.stderr)
+    return c
+
+
 def read(source: str, window: int) -> dict:
-    """A run folder or a saved curve file, with its smoothed tracking and episode fraction."""
-    c = load_curve(source) if source.endswith(".json") else curve(source)
+    """A run (see ``_raw``) with its smoothed tracking and episode fraction."""
+    c = _raw(source)
     c["smooth"] = trailing_mean(c["raw"], window)
     c["episode_smooth"] = trailing_mean(c["episode"], window)
     return c
@@ -167,6 +208,8 @@ def summary(c: dict) -> dict:
     out = {"run": c["run"], "label": c["label"], "actor": c["actor"], "iterations": int(c["its"][-1]) + 1,
            "env_steps": int(c["steps"][-1]), "minutes": round(float(c["minutes"][-1]), 1),
            "tracking_end": round(float(c["smooth"][-1]), 3)}
+    if c.get("joined_at") is not None:  # a resumed run after its parent: where the resumed part starts
+        out["joined_at_iteration"] = c["joined_at"]
     for level in LEVELS:
         out.update(_crossings(c, "smooth", level, ""))
     logged = bool(np.isfinite(c["episode_smooth"][-1]))  # null where the run logged no episode lengths
@@ -195,6 +238,8 @@ def plot(curves: list[dict], path: str, window: int) -> None:
     fig, axes = plt.subplots(rows, 2, figsize=(12, 4.5 * rows), sharey="row", squeeze=False)
     for c in curves:
         name = f"{c['label']}: {os.path.basename(c['run'])}"
+        if c.get("joined_at") is not None:
+            name += f" (resumed at it {c['joined_at']})"
         for col, x in enumerate((c["steps"] / 1e6, c["minutes"])):
             line, = axes[0, col].plot(x, c["smooth"], label=name, lw=1.8)
             axes[0, col].plot(x, c["raw"], color=line.get_color(), alpha=0.25, lw=0.8)
@@ -220,7 +265,8 @@ def plot(curves: list[dict], path: str, window: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench/learning_curves.py", description=__doc__.splitlines()[0])
-    p.add_argument("runs", nargs="+", help="run folders (logs/<experiment>/<run>) or curve files written by --save")
+    p.add_argument("runs", nargs="+", help="run folders (logs/<experiment>/<run>) or curve files written by --save; "
+                   "PARENT+RUN joins a resumed run after the one it resumed from (automatic when that folder is here)")
     p.add_argument("--out", default="learning_curves.png", help="PNG to write")
     p.add_argument("--window", type=int, default=5, help="iterations in the trailing mean")
     p.add_argument("--save", metavar="DIR", help="also write each run folder's curve to DIR/<run>.json (e.g. "
@@ -229,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if len(args.runs) < 2:
         p.error("give two or more run folders or curve files (e.g. the spiking run and the MLP run)")
-    missing = [r for r in args.runs if not (os.path.isfile(r) if r.endswith(".json") else os.path.isdir(r))]
+    parts = [q for r in args.runs for q in ([r] if os.path.exists(r) else r.split("+"))]
+    missing = [r for r in parts if not (os.path.isfile(r) if r.endswith(".json") else os.path.isdir(r))]
     if missing:
         p.error(f"no such run folder or curve file: {missing[0]}")
     if args.window < 1:

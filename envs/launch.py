@@ -242,6 +242,11 @@ def make_session(args: argparse.Namespace, log: bool = True,
                 yaml.safe_dump(asdict(env_cfg), f, sort_keys=False)
             with open(os.path.join(log_dir, "params", "train.yaml"), "w") as f:
                 yaml.safe_dump({**asdict(train_cfg), "rsl_rl": rsl_cfg}, f, sort_keys=False)
+            if resume_path:  # where this run continues from (bench/learning_curves.py joins the two curves)
+                with open(os.path.join(log_dir, "params", "resume.yaml"), "w") as f:
+                    yaml.safe_dump({"checkpoint": os.path.abspath(resume_path),
+                                    "run": os.path.abspath(os.path.dirname(resume_path)),
+                                    "first_iteration": int(runner.current_learning_iteration)}, f, sort_keys=False)
         except OSError as exc:
             shutil.rmtree(log_dir, ignore_errors=True)
             raise UserError(f"cannot write the run folder {log_dir}: {exc.strerror}; "

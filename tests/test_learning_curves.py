@@ -19,8 +19,10 @@ STEPS_PER_IT = 1000  # 10 envs x 100 steps
 MAX_EPISODE = 1000  # 20 s at 0.02 s
 
 
-def _run(folder, actor: str, tracking: list[float], episode: list[float]) -> str:
-    """A run folder as train.py writes it: params/{env,train}.yaml and tensorboard scalars per iteration."""
+def _run(folder, actor: str, tracking: list[float], episode: list[float], start: int = 0,
+         resumed_from: str | None = None) -> str:
+    """A run folder as train.py writes it: params/{env,train}.yaml (and resume.yaml when it continues another run
+    from iteration ``start``) and tensorboard scalars per iteration; its wall clock starts at its first iteration."""
     from torch.utils.tensorboard import SummaryWriter
 
     os.makedirs(folder / "params")
@@ -30,12 +32,16 @@ def _run(folder, actor: str, tracking: list[float], episode: list[float]) -> str
     for name, data in (("env", env), ("train", train)):
         with open(folder / "params" / f"{name}.yaml", "w") as f:
             yaml.safe_dump(data, f)
+    if resumed_from:
+        with open(folder / "params" / "resume.yaml", "w") as f:
+            yaml.safe_dump({"run": resumed_from, "first_iteration": start}, f)
     w = SummaryWriter(str(folder))
-    for it, (t, e) in enumerate(zip(tracking, episode)):
+    for k, (t, e) in enumerate(zip(tracking, episode)):
+        it = start + k
         w.add_scalar("Episode_Reward/tracking_lin_vel", 2.0 * t, it)  # logged in reward units (scale 2)
         w.add_scalar("Train/mean_episode_length", e * MAX_EPISODE, it)
         w.add_scalar("Perf/env_steps", (it + 1) * STEPS_PER_IT, it)
-        w.add_scalar("Perf/wall_minutes", 0.5 * (it + 1), it)
+        w.add_scalar("Perf/wall_minutes", 0.5 * (k + 1), it)
     w.close()
     return str(folder)
 
@@ -59,6 +65,32 @@ def test_crossings_saved_curves_and_plot(tmp_path, capsys):
                     "--out", str(tmp_path / "again.png"), "--json"]) == 0
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert again["runs"] == out["runs"]
+
+
+def test_a_resumed_run_continues_its_parents_curve(tmp_path, capsys):
+    parent = _run(tmp_path / "parent", "snn", [0.05 * i for i in range(10)], [0.5] * 10)  # its 0-9, 5 minutes
+    child = _run(tmp_path / "child", "snn", [0.5 + 0.03 * k for k in range(10)], [0.9] * 10, start=10,
+                 resumed_from=parent)  # its 10-19, 0.71 at it 17 (its own minute 4)
+    mlp = _run(tmp_path / "mlp_run", "mlp", [0.1 * i + 0.01 for i in range(10)], [0.5] * 10)  # 0.71 at it 7
+    saved = tmp_path / "saved"
+    assert lc.main([child, mlp, "--window", "1", "--out", str(tmp_path / "c.png"), "--save", str(saved),
+                    "--json"]) == 0
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["runs"][0]
+    assert row["iterations"] == 20 and row["joined_at_iteration"] == 10 and row["env_steps"] == 20000
+    assert (row["steps_to_0.5"], row["minutes_to_0.5"]) == (11000, 5.5)  # the parent's 5 minutes come first
+    assert (row["steps_to_0.7"], row["minutes_to_0.7"]) == (18000, 9.0)
+    # the same from the parent's saved curve joined explicitly, and from the saved joined curve
+    lc.main([parent, mlp, "--save", str(tmp_path / "p"), "--out", str(tmp_path / "p.png"), "--json"])
+    capsys.readouterr()
+    for spec in (f"{tmp_path / 'p' / 'parent.json'}+{child}", str(saved / "child.json")):
+        assert lc.main([spec, mlp, "--window", "1", "--out", str(tmp_path / "d.png"), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["runs"][0] == row
+    # without the parent folder: the child alone, its minutes from the resume, and a warning that says so
+    os.rename(parent, tmp_path / "moved")
+    assert lc.main([child, mlp, "--window", "1", "--out", str(tmp_path / "e.png"), "--json"]) == 0
+    cap = capsys.readouterr()
+    alone = json.loads(cap.out.strip().splitlines()[-1])["runs"][0]
+    assert "which is not here" in cap.err and alone["minutes_to_0.7"] == 4.0 and "joined_at_iteration" not in alone
 
 
 def test_bad_inputs_exit_with_one_line(tmp_path, capsys):

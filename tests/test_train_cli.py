@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import torch
+import yaml
 
 
 def run(root: str, *args: str) -> subprocess.CompletedProcess:
@@ -51,6 +52,11 @@ def test_resume_loads_the_checkpoint(trained, root):
     assert "resumed from" in res.stdout and "model_1.pt (next iteration 2)" in res.stdout
     second = [r for r in os.listdir(logs / "a1_flat") if r.endswith("_second")][0]
     assert "model_2.pt" in os.listdir(logs / "a1_flat" / second)  # continues the iteration count
+    with open(logs / "a1_flat" / second / "params" / "resume.yaml") as f:  # where it continues from, for curves
+        resume = yaml.safe_load(f)
+    first = [r for r in os.listdir(logs / "a1_flat") if r.endswith("_first")][0]
+    assert resume["run"] == os.path.abspath(logs / "a1_flat" / first) and resume["first_iteration"] == 2
+    assert resume["checkpoint"].endswith("model_1.pt")
 
 
 def _assert_clean_failure(res, logs, before: list[str], *needles: str) -> None:
