@@ -116,6 +116,19 @@ class GaitCfg:
 
 
 @dataclass
+class GaitPriorCfg:
+    """A foot-trajectory generator the policy adds residuals to (envs/locomotion/gait.py); "none" = bare joint
+    targets (legged_gym). The actions become the joint residuals then one frequency offset per leg."""
+
+    mode: str = "none"  # none, trot, pace, bound, walk
+    frequency: float = 2.0  # Hz: the generator's step frequency with zero frequency actions
+    frequency_scale: float = 1.0  # Hz per unit of a leg's frequency action
+    swing_height: float = 0.08  # m: the foot's lift at mid-swing
+    stance_fraction: float = 0.5  # share of a period the foot is on the ground
+    residual_scale: float = 0.2  # rad per unit of a joint residual action (the FSNN A1 task's 0.2)
+
+
+@dataclass
 class ObsScalesCfg:
     lin_vel: float = 2.0
     ang_vel: float = 0.25
@@ -157,4 +170,5 @@ class LocomotionEnvCfg:
     terrain: TerrainCfg | None = None  # None = a flat plane
     height_scan: HeightScanCfg = field(default_factory=HeightScanCfg)
     gait: GaitCfg = field(default_factory=GaitCfg)  # periodic gait clock (observation, contact reward)
+    gait_prior: GaitPriorCfg = field(default_factory=GaitPriorCfg)  # foot-trajectory generator + residual actions
     seed: int = 1  # env random generator seed

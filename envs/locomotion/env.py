@@ -11,6 +11,7 @@ from tensordict import TensorDict
 from envs.locomotion import randomization, snapshot, terminations
 from envs.locomotion.commands import Commands
 from envs.locomotion.config import LocomotionEnvCfg
+from envs.locomotion.gait import GaitGenerator, leg_chains
 from envs.locomotion.observations import policy_layout, privileged_layout
 from envs.locomotion.rewards import REWARD_TERMS, RewardInputs
 from envs.locomotion.terrain_manager import TerrainManager
@@ -68,8 +69,14 @@ class LocomotionEnv(VecEnv):
         self.device = self.backend.device
         self.terrain = TerrainManager(mcfg.terrain, cfg.height_scan, cfg.env.num_envs, self.gen)
         self.num_envs = n = cfg.env.num_envs
-        self.num_actions = a = len(cfg.robot.joint_names)
+        self.num_joints = j = len(cfg.robot.joint_names)
         self.dt = cfg.sim.dt * cfg.sim.decimation
+        self.default_joint_pos = torch.tensor([cfg.robot.default_joint_pos[name] for name in cfg.robot.joint_names])
+        self.gait_prior: GaitGenerator | None = None  # joint targets from a foot-trajectory generator + residuals
+        if cfg.gait_prior.mode != "none":
+            legs = leg_chains(self.backend.model, list(cfg.robot.joint_names), list(cfg.robot.foot_bodies))
+            self.gait_prior = GaitGenerator(cfg.gait_prior, legs, self.default_joint_pos, n, self.dt)
+        self.num_actions = a = self.gait_prior.num_actions if self.gait_prior else j
         self.max_episode_length_s = cfg.env.episode_length_s
         self.max_episode_length = int(math.ceil(cfg.env.episode_length_s / self.dt))
         nf = len(cfg.robot.foot_bodies)
@@ -79,14 +86,13 @@ class LocomotionEnv(VecEnv):
         self.termination_ids = torch.tensor([nf + names.index(b) for b in cfg.robot.terminate_after_contacts_on],
                                             dtype=torch.long)
 
-        self.default_joint_pos = torch.tensor([cfg.robot.default_joint_pos[j] for j in cfg.robot.joint_names])
         rng = self.backend.joint_range
         mid, half = rng.mean(dim=1), (rng[:, 1] - rng[:, 0]) / 2 * cfg.rewards.soft_dof_pos_limit
         self.soft_joint_range = torch.stack([mid - half, mid + half], dim=1)
 
         self.actions = torch.zeros(n, a)
         self.last_actions = torch.zeros(n, a)
-        self.last_joint_vel = torch.zeros(n, a)
+        self.last_joint_vel = torch.zeros(n, j)
         self.feet_air_time = torch.zeros(n, nf)
         self.last_foot_contact = torch.zeros(n, nf, dtype=torch.bool)
         self.foot_contact = torch.zeros(n, nf, dtype=torch.bool)
@@ -116,7 +122,7 @@ class LocomotionEnv(VecEnv):
         self.gait_offsets = torch.tensor(offsets if len(offsets) == nf else [0.0] * nf)
         self.last_foot_pos = torch.zeros(n, nf, 3)
 
-        self.obs_layout = policy_layout(cfg, a, a)
+        self.obs_layout = policy_layout(cfg, j, a)
         self.priv_layout = privileged_layout(cfg)
         self.latency = randomization.randomize_startup(self.backend, cfg.domain_rand, self.gen)
         self.friction = self.backend.get_friction()
@@ -152,7 +158,10 @@ class LocomotionEnv(VecEnv):
             bad = int((~torch.isfinite(actions)).any(dim=1).sum())
             raise PolicyNaNError(f"the policy returned NaN/inf actions for {bad} of {self.num_envs} envs")
         self.actions = torch.clamp(actions.to(self.device), -clip, clip)
-        targets = self.default_joint_pos + self.cfg.robot.action_scale * self.actions
+        if self.gait_prior is not None:
+            targets = self.gait_prior.targets(self.actions)
+        else:
+            targets = self.default_joint_pos + self.cfg.robot.action_scale * self.actions
         self.backend.step(targets, self.latency)
         self.episode_length_buf += 1
         self.common_step_counter += 1
@@ -271,14 +280,16 @@ class LocomotionEnv(VecEnv):
         log["Episode_Termination/blowups_total"] = float(self.blowups_total)
 
         lo, hi = ic.joint_pos_scale
-        q = self.default_joint_pos * (lo + (hi - lo) * torch.rand(k, self.num_actions, generator=g))
+        q = self.default_joint_pos * (lo + (hi - lo) * torch.rand(k, self.num_joints, generator=g))
         q = torch.max(torch.min(q, self.backend.joint_range[:, 1]), self.backend.joint_range[:, 0])
         pose = torch.zeros(k, 7)
         pose[:, :3] = torch.tensor(self.cfg.robot.init_pos) + self.terrain.origins[env_ids]
         pose[:, :2] += (2 * torch.rand(k, 2, generator=g) - 1) * ic.root_xy
         pose[:, 3] = 1.0
         vel = (2 * torch.rand(k, 6, generator=g) - 1) * ic.root_vel
-        self.backend.reset(env_ids, pose, vel, q, torch.zeros(k, self.num_actions))
+        self.backend.reset(env_ids, pose, vel, q, torch.zeros(k, self.num_joints))
+        if self.gait_prior is not None:
+            self.gait_prior.reset(env_ids)
 
         self.commands_mgr.resample(env_ids)
         self.actions[env_ids] = 0.0

@@ -64,7 +64,8 @@ def _gait_clock(env: object) -> torch.Tensor:
 
 
 def policy_layout(cfg: LocomotionEnvCfg, num_joints: int, num_actions: int) -> ObsLayout:
-    """legged_gym's 48-dim proprioceptive observation, + the gait clock (2) when cfg.gait.enabled, + the
+    """legged_gym's 48-dim proprioceptive observation (its actions term grows to ``num_actions`` with a gait prior),
+    + the gait clock (2) when cfg.gait.enabled, + sin/cos of each leg's phase (2 per foot) with a gait prior, + the
     187-point height scan when enabled (235)."""
     s, n = cfg.normalization.obs_scales, cfg.noise
     lvl = n.noise_level if n.add_noise else 0.0
@@ -81,6 +82,8 @@ def policy_layout(cfg: LocomotionEnvCfg, num_joints: int, num_actions: int) -> O
         ObsTerm("dof_vel", num_joints, s.dof_vel, n.dof_vel * lvl, lambda e: e.sim.joint_vel),
         ObsTerm("actions", num_actions, 1.0, 0.0, lambda e: e.actions),
         *([ObsTerm("gait_phase", 2, 1.0, 0.0, _gait_clock)] if cfg.gait.enabled else []),
+        *([ObsTerm("leg_phase", 2 * len(cfg.robot.foot_bodies), 1.0, 0.0, lambda e: e.gait_prior.clock())]
+          if cfg.gait_prior.mode != "none" else []),
         *scan,
     ])
 

@@ -23,6 +23,8 @@ def env_state(env) -> dict:
     out["terrain"] = {k: getattr(env.terrain, k).clone() for k in ("levels", "types", "origins")}
     out["counters"] = [env.common_step_counter, env.blowups_total]
     out["gen"] = env.gen.get_state()
+    if env.gait_prior is not None:
+        out["gait_phase"] = env.gait_prior.phase.clone()
     return out
 
 
@@ -49,3 +51,5 @@ def load_env_state(env, state: dict) -> None:
         getattr(env.terrain, k).copy_(v)
     env.common_step_counter, env.blowups_total = int(state["counters"][0]), int(state["counters"][1])
     env.gen.set_state(state["gen"])
+    if env.gait_prior is not None and "gait_phase" in state:
+        env.gait_prior.phase.copy_(state["gait_phase"])
