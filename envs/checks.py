@@ -25,6 +25,10 @@ ENV_RULES = {
     "rewards.soft_torque_limit": UNIT, "normalization.clip_observations": POSITIVE,
     "normalization.clip_actions": POSITIVE, "noise.noise_level": NON_NEGATIVE,
     "terrain.num_rows": AT_LEAST_ONE, "terrain.num_cols": AT_LEAST_ONE, "terrain.horizontal_scale": POSITIVE,
+    "gait_prior.mode": (lambda v: v == "none" or v in _gaits(), "must be none, trot, pace, bound or walk"),
+    "gait_prior.frequency": POSITIVE, "gait_prior.frequency_scale": NON_NEGATIVE,
+    "gait_prior.swing_height": NON_NEGATIVE, "gait_prior.residual_scale": NON_NEGATIVE,
+    "gait_prior.stance_fraction": (lambda v: 0 < v < 1, "must be in (0, 1)"),
     "terrain.vertical_scale": POSITIVE, "terrain.border_size": NON_NEGATIVE, "terrain.difficulty_range": ORDERED,
 }
 TRAIN_RULES = {
@@ -41,6 +45,12 @@ TRAIN_RULES = {
     "algorithm.lr_points": (lambda v: _lr_points_ok(v), "must be [[iteration, rate], ...] with ascending iterations "
                             ">= 0 and rates > 0"),
 }
+
+
+def _gaits() -> list[str]:
+    from legged_snn.gait import GAITS
+
+    return list(GAITS)
 
 
 def _lr_points_ok(points) -> bool:

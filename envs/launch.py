@@ -81,6 +81,8 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
                   "AVX2 EPYC); drop the flag on this machine", file=sys.stderr)
     if getattr(args, "history", None):
         train_cfg.policy.snn["history"] = args.history
+    if getattr(args, "gait", None):
+        env_cfg.gait_prior.mode = args.gait
     if getattr(args, "learning_rate", None) is not None:  # PPO's or, with --teacher, the distillation's
         train_cfg.algorithm.learning_rate = train_cfg.distill.learning_rate = args.learning_rate
     train_cfg.policy.snn.update(_snn_flags(args))
@@ -113,6 +115,25 @@ def trained_policy(run_dir: str) -> dict | None:
         return None
     with open(path) as f:
         return (yaml.safe_load(f) or {}).get("policy")
+
+
+def trained_gait(run_dir: str) -> dict | None:
+    """The gait prior of a run's params/env.yaml, if it trained with one (its actions and observations depend on
+    it, so a resumed or played run uses it unless --gait says otherwise)."""
+    path = os.path.join(run_dir, "params", "env.yaml")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        gait = (yaml.safe_load(f) or {}).get("gait_prior")
+    return gait if isinstance(gait, dict) and gait.get("mode", "none") != "none" else None
+
+
+def apply_gait(env_cfg: LocomotionEnvCfg, gait: dict | None, flag: str | None) -> None:
+    """A trained run's gait prior (``trained_gait``) unless ``--gait`` was given."""
+    if gait and not flag:
+        for key, value in gait.items():
+            if hasattr(env_cfg.gait_prior, key):
+                setattr(env_cfg.gait_prior, key, value)
 
 
 def apply_policy(train_cfg: TrainCfg, policy: dict) -> None:
@@ -191,6 +212,8 @@ def make_session(args: argparse.Namespace, log: bool = True,
     exp_dir = os.path.join(args.log_root, train_cfg.runner.experiment_name)
     resume_path = resolve_checkpoint(exp_dir, args.load_run, args.checkpoint) if args.resume else None
     trained = trained_policy(os.path.dirname(resume_path)) if resume_path else None
+    if resume_path:
+        apply_gait(env_cfg, trained_gait(os.path.dirname(resume_path)), getattr(args, "gait", None))
     if trained and (not getattr(args, "actor", None) or trained.get("actor") == args.actor):
         apply_policy(train_cfg, trained)  # the checkpoint's own neuron constants, sizes and history mode
         train_cfg.policy.snn.update(_snn_flags(args))  # training settings, not the network's: flags win

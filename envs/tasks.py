@@ -66,6 +66,15 @@ def rough_env(robot_cfg: Callable[[], LocomotionEnvCfg]) -> Callable[[], Locomot
     return make
 
 
+def with_gait(env_cfg: Callable[[], LocomotionEnvCfg], mode: str = "trot") -> Callable[[], LocomotionEnvCfg]:
+    """A task with the gait prior (legged_snn/gait.py): the policy adds residuals to a trot generator."""
+    def make() -> LocomotionEnvCfg:
+        cfg = env_cfg()
+        cfg.gait_prior.mode = mode
+        return cfg
+    return make
+
+
 def flat_train(name: str) -> Callable[[], TrainCfg]:
     """a1_flat's training settings: [128, 64, 32] networks, 300 iterations."""
     return lambda: cpu_train(name, 300)
@@ -84,6 +93,8 @@ def anymal_c_flat_cfg() -> LocomotionEnvCfg:
 for _name, _env, _train in (
     ("a1_flat", flat_env(a1_env_cfg), flat_train("a1_flat")),
     ("a1_rough", rough_env(a1_env_cfg), rough_train("a1_rough")),
+    ("a1_flat_gait", with_gait(flat_env(a1_env_cfg)), flat_train("a1_flat_gait")),
+    ("a1_rough_gait", with_gait(rough_env(a1_env_cfg)), rough_train("a1_rough_gait")),
     ("anymal_c_flat", flat_env(anymal_c_flat_cfg), flat_train("anymal_c_flat")),
     ("anymal_c_rough", rough_env(anymal_c.anymal_c_env_cfg), rough_train("anymal_c_rough")),
     ("cassie_flat", flat_env(cassie_env_cfg), flat_train("cassie_flat")),

@@ -95,6 +95,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--actor", choices=["snn", "mlp"], help="policy network (default: the task's)")
     p.add_argument("--history", choices=["stack", "membrane"], help="spiking history mode (default: the task's)")
     p.add_argument("--log_root", default="logs", help="root folder of all runs")
+    p.add_argument("--gait", metavar="MODE", help="gait prior: none, trot, pace, bound or walk (a foot-trajectory "
+                   "generator the policy adds residuals to; default: the task's, or the trained run's)")
     p.add_argument("--mixed_precision", action="store_true", help="bf16 autocast in the PPO update")
     p.add_argument("--learning_rate", type=_positive_float, help="PPO learning rate (start value when adaptive)")
     p.add_argument("--lr_schedule", choices=["adaptive", "fixed", "piecewise"],

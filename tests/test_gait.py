@@ -1,4 +1,4 @@
-"""The gait prior (envs/locomotion/gait.py): foot height against its formula, trot phase offsets, leg kinematics
+"""The gait prior (legged_snn/gait.py): foot height against its formula, trot phase offsets, leg kinematics
 against MuJoCo's forward kinematics (A1 and ANYmal-C), and an open-loop trot in place on the real A1 env."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import torch
 
 from envs.locomotion.config import GaitPriorCfg
 from envs.locomotion.env import LocomotionEnv, model_cfg
-from envs.locomotion.gait import GAITS, GaitGenerator, foot_position, knee_branch, leg_chains, leg_ik, swing_height
 from envs.robots.a1 import a1_env_cfg
 from envs.robots.anymal_c import anymal_c_env_cfg
 from envs.robots.cassie import cassie_env_cfg
+from legged_snn.gait import GAITS, GaitGenerator, foot_position, knee_branch, leg_chains, leg_ik, swing_height
 from legged_snn.sim.model import build_model
 
 
@@ -131,3 +131,26 @@ def test_a1_trots_in_place_open_loop_for_5_seconds():
     # the feet lift 2 cm on average (the generator's 8 cm, less the soft PD's lag: the loaded rear legs lift least)
     assert (z.amax(0) - z.amin(0)).mean() > 0.02
     assert (env.sim.base_pos[:, :2] - start).norm(dim=-1).max() < 1.2  # roughly in place: under 0.3 m/s of drift
+
+
+def test_policy_json_rebuilds_the_envs_generator():
+    import json
+
+    from envs.locomotion.metadata import policy_metadata
+    from legged_snn.gait import from_description
+    from legged_snn.registry import load
+
+    env_cfg, train_cfg = load("a1_flat_gait")
+    env_cfg.env.num_envs = 1
+    env = LocomotionEnv(env_cfg)
+    meta = json.loads(json.dumps(policy_metadata("a1_flat_gait", env, train_cfg)))  # through JSON, as exported
+    assert meta["gait_prior"]["mode"] == "trot" and env.num_actions == 16
+    assert meta["observation"]["dim"] == 48 + 4 + 8  # 4 more actions, sin/cos of 4 leg phases
+    gen = from_description(meta["gait_prior"], torch.tensor(meta["default_joint_pos"]), 1, meta["control_dt"])
+    g = torch.Generator().manual_seed(0)
+    for _ in range(30):
+        a = torch.randn(1, 16, generator=g)
+        assert (gen.targets(a) - env.gait_prior.targets(a)).abs().max() < 1e-6
+        assert (gen.clock() - env.gait_prior.clock()).abs().max() < 1e-6
+    with pytest.raises(ValueError, match="is not 'legged_snn.gait/1'"):
+        from_description({**meta["gait_prior"], "formula": "other/2"}, torch.zeros(12), 1, 0.02)

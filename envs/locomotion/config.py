@@ -117,7 +117,7 @@ class GaitCfg:
 
 @dataclass
 class GaitPriorCfg:
-    """A foot-trajectory generator the policy adds residuals to (envs/locomotion/gait.py); "none" = bare joint
+    """A foot-trajectory generator the policy adds residuals to (legged_snn/gait.py); "none" = bare joint
     targets (legged_gym). The actions become the joint residuals then one frequency offset per leg."""
 
     mode: str = "none"  # none, trot, pace, bound, walk

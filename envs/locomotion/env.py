@@ -11,10 +11,10 @@ from tensordict import TensorDict
 from envs.locomotion import randomization, snapshot, terminations
 from envs.locomotion.commands import Commands
 from envs.locomotion.config import LocomotionEnvCfg
-from envs.locomotion.gait import GaitGenerator, leg_chains
 from envs.locomotion.observations import policy_layout, privileged_layout
 from envs.locomotion.rewards import REWARD_TERMS, RewardInputs
 from envs.locomotion.terrain_manager import TerrainManager
+from legged_snn.gait import GaitGenerator, leg_chains
 from legged_snn.rl.errors import PolicyNaNError
 from legged_snn.sim.factory import make_backend
 from legged_snn.sim.model import ModelCfg

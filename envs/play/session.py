@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from envs.launch import apply_policy, make_session, trained_policy
+from envs.launch import apply_gait, apply_policy, make_session, trained_gait, trained_policy
 from envs.locomotion.metadata import policy_metadata
 from envs.play.evaluate import evaluate_env, flat_eval_variant
 from envs.play.plots import Recorder, save_plots
@@ -76,6 +76,7 @@ class PlaySession:
                 env_cfg.env.num_envs = args.num_envs
             if getattr(args, "evaluate", False):
                 flat_eval_variant(env_cfg)
+            apply_gait(env_cfg, trained_gait(self.run_dir), args.gait)
             if trained:
                 apply_policy(tcfg, trained)
             elif infos.get("actor"):

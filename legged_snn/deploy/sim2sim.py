@@ -4,7 +4,8 @@ policy.json alone (no env code), on flat ground, and report velocity tracking an
     python -m legged_snn.deploy.sim2sim --policy logs/a1_rough/<run>/exported/policy.onnx --json
 
 This is the robot integrator's contract: the observation is assembled term by term from policy.json's layout
-(scales, clip), actions become PD targets (q0 + action_scale * a) held for ``decimation`` physics steps.
+(scales, clip), actions become PD targets (q0 + action_scale * a, or a gait prior's joint angles + its residuals)
+held for ``decimation`` physics steps.
 """
 
 from __future__ import annotations
@@ -59,13 +60,24 @@ class Sim2Sim:
         self.session = ort.InferenceSession(policy_path, providers=["CPUExecutionProvider"])
         check_onnx_matches(self.session, meta, policy_path)
         supported = {"base_lin_vel", "base_ang_vel", "projected_gravity", "commands", "dof_pos", "dof_vel", "actions",
-                      "height_scan", "gait_phase"}
+                      "height_scan", "gait_phase", "leg_phase"}
         missing = [t["name"] for t in meta["observation"]["terms"] if t["name"] not in supported]
         if missing:
             raise ExportError(f"policy.json names observation term(s) {missing}, which sim2sim cannot build "
                               "(stacked history is not supported yet)")
         self.recurrent = bool(meta.get("recurrent"))
         self.state_shape = meta.get("snn", {}).get("state_shape")
+        self.gait_prior = None  # the foot-trajectory generator the actions are residuals of, from policy.json alone
+        if meta.get("gait_prior"):
+            import torch
+
+            from legged_snn.gait import from_description
+
+            try:
+                self.gait_prior = from_description(meta["gait_prior"], torch.from_numpy(self.q0), 1,
+                                                   meta["control_dt"])
+            except ValueError as exc:
+                raise ExportError(str(exc)) from None
         self.reset()
 
     def reset(self) -> None:
@@ -75,8 +87,10 @@ class Sim2Sim:
         self.data.qpos[self.jq] = self.q0
         self.data.ctrl[:] = self.q0
         mujoco.mj_forward(self.model, self.data)
-        self.actions = np.zeros(len(self.q0))
+        self.actions = np.zeros(self.gait_prior.num_actions if self.gait_prior else len(self.q0))
         self.time = 0.0
+        if self.gait_prior is not None:
+            self.gait_prior.reset(slice(None))
         if self.recurrent:
             z = np.zeros(self.state_shape, np.float32)
             self.state = [z, z.copy(), z.copy()]
@@ -98,6 +112,8 @@ class Sim2Sim:
             elif name == "gait_phase":
                 phase = (self.time % gait["period"]) / gait["period"]
                 value = np.array([np.sin(2 * np.pi * phase), np.cos(2 * np.pi * phase)])
+            elif name == "leg_phase":
+                value = self.gait_prior.clock()[0].double().numpy()
             elif name in raw:
                 value = np.asarray(raw[name], dtype=np.float64)
             else:
@@ -116,7 +132,12 @@ class Sim2Sim:
             action = self.session.run(None, {"obs": obs})[0]
         clip = self.meta["clip_actions"]
         self.actions = np.clip(action[0].astype(np.float64), -clip, clip)
-        self.data.ctrl[:] = self.q0 + self.meta["action_scale"] * self.actions
+        if self.gait_prior is not None:
+            import torch
+
+            self.data.ctrl[:] = self.gait_prior.targets(torch.from_numpy(self.actions).float()[None])[0].numpy()
+        else:
+            self.data.ctrl[:] = self.q0 + self.meta["action_scale"] * self.actions
         for _ in range(self.meta["decimation"]):
             mujoco.mj_step(self.model, self.data)
         self.time += self.meta["control_dt"]

@@ -8,13 +8,15 @@ apart). Joint targets come from analytic inverse kinematics of a hip-abduction (
 leg with any link offsets (A1, Go2, ANYmal-C); the policy adds scaled residuals to them.
 
 Positions are in metres in each leg's hip-joint frame (the frame of the hip body, whose x is the base's forward
-axis); angles in radians; phases in periods.
+axis); angles in radians; phases in periods. ``describe`` / ``from_description`` carry a generator through
+policy.json, so sim2sim (and a robot) rebuilds it without the env.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from types import SimpleNamespace
 
 import mujoco
 import numpy as np
@@ -117,12 +119,12 @@ def leg_chains(model: mujoco.MjModel, joint_names: list[str], foot_bodies: list[
                 chain.append(body)
             body = model.body_parentid[body]
         names = [model.joint(int(model.body_jntadr[b])).name for b in chain]
-        axes = [tuple(np.round(model.jnt_axis[model.body_jntadr[b]], 6)) for b in chain]
+        axes = [tuple(float(x) for x in np.round(model.jnt_axis[model.body_jntadr[b]], 6)) for b in chain]
         bodies = [model.body(foot).id, *chain]
         if (len(chain) < 3 or axes != [(0, 1, 0), (0, 1, 0), (1, 0, 0)] or any(n not in action for n in names)
                 or any(not np.allclose(model.body_quat[b], (1, 0, 0, 0)) for b in bodies)):
             raise ValueError(f"the gait prior maps legs of an x-axis hip, y-axis thigh and y-axis knee in unrotated "
-                             f"frames; the leg of {foot} has joints {names} with axes {axes}")
+                             f"frames; the leg of {foot} has joints {names} with axes {axes}; use --gait none")
         knee, thigh, hip = chain
         offset = np.zeros(3)  # foot in the knee frame, through any fixed bodies in between
         b = model.body(foot).id
@@ -195,3 +197,28 @@ class GaitGenerator:
         """(N, 2 L) sin and cos of 2 pi * each leg's phase."""
         angle = 2 * math.pi * self.phase
         return torch.cat([torch.sin(angle), torch.cos(angle)], dim=-1)
+
+
+FORMULA = "legged_snn.gait/1"  # cubic swing lift over stance_fraction..1, 3-dof leg IK (this module)
+_PARAMS = ("mode", "frequency", "frequency_scale", "swing_height", "stance_fraction", "residual_scale")
+
+
+def describe(gen: GaitGenerator) -> dict:
+    """A JSON-ready description of ``gen``: its parameters, the leg geometry and the formula's name."""
+    legs = gen.legs
+    out = {"formula": FORMULA, **{k: getattr(gen.cfg, k) for k in _PARAMS}, "roles": list(legs.roles),
+           "phase_offsets": gen.offsets.tolist(), "knee_sign": gen.knee.tolist()}
+    out.update({f.name: getattr(legs, f.name).tolist() for f in fields(LegChains) if f.name != "roles"})
+    return out
+
+
+def from_description(desc: dict, default_q: torch.Tensor, num_envs: int, dt: float) -> GaitGenerator:
+    """The generator ``describe`` wrote, rebuilt from the JSON alone; a ValueError for another formula."""
+    if desc.get("formula") != FORMULA:
+        raise ValueError(f"gait prior formula {desc.get('formula')!r} is not {FORMULA!r}; export it again")
+    legs = LegChains(roles=list(desc["roles"]), joints=torch.tensor(desc["joints"]),
+                     **{k: torch.tensor(desc[k], dtype=torch.float32)
+                        for k in ("thigh", "shank", "foot", "lower", "upper")})
+    gen = GaitGenerator(SimpleNamespace(**{k: desc[k] for k in _PARAMS}), legs, default_q.float(), num_envs, dt)
+    gen.knee = torch.tensor(desc["knee_sign"], dtype=torch.float32)
+    return gen
