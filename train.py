@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.video_interval and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("MUJOCO_GL", "egl")  # before mujoco is imported
+    print(f"train.py: {args.task}: loading torch, MuJoCo and rsl-rl ...", flush=True)  # first feedback, < 1 s
     from envs.launch import make_session  # heavy imports after the flags are known good
     from legged_snn.rl.errors import PolicyNaNError
 

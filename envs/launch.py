@@ -6,6 +6,7 @@ import argparse
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -230,12 +231,17 @@ def make_session(args: argparse.Namespace, log: bool = True,
     torch.manual_seed(train_cfg.runner.seed + rank)
     if args.sim_device.startswith("cuda"):
         torch.set_default_device(args.sim_device)  # env buffers on the GPU beside MuJoCo Warp's state
+    t0 = time.perf_counter()
+    if log:
+        print(f"building {env_cfg.env.num_envs} {args.task} envs (MuJoCo, {args.sim_device}) ...", flush=True)
     try:
         env = LocomotionEnv(env_cfg, sim_device=args.sim_device)
     except ModelError as exc:
         raise UserError(str(exc)) from None
     except ValueError as exc:
         raise UserError(str(exc).splitlines()[0]) from None
+    if log:
+        print(f"built in {time.perf_counter() - t0:.1f} s; training {describe_actor(train_cfg)}", flush=True)
     teacher_path, teacher_cfg = _teacher(args, train_cfg)
     rsl_cfg = to_rsl_rl(train_cfg, list(env.get_observations().keys()), teacher_cfg)
     meta = {"task": args.task, "actor": train_cfg.policy.actor, "obs_dim": env.obs_layout.dim,
@@ -278,6 +284,17 @@ def make_session(args: argparse.Namespace, log: bool = True,
         if train_cfg.runner.logger == "wandb":
             os.environ.setdefault("WANDB_DIR", log_dir)  # keep wandb's files with the run, not in the cwd
     return Session(args.task, env_cfg, train_cfg, env, runner, log_dir, resume_path)
+
+
+def describe_actor(train_cfg: TrainCfg) -> str:
+    """One line naming the actor and what shapes it (rsl-rl's module dump prints the spiking network as ``mlp``)."""
+    p = train_cfg.policy
+    if p.actor != "snn":
+        return f"an MLP actor {list(p.actor_hidden_dims)} (the baseline; --actor snn for the spiking one)"
+    s = p.snn
+    return (f"a spiking actor: LIF {list(p.actor_hidden_dims)}, T = {s.get('timesteps')}, {s.get('encoder_mode')} "
+            f"encoder, {s.get('decoder', 'membrane')} readout, history {s.get('history')} (its numba kernels "
+            "compile during the first iteration)")
 
 
 def _teacher(args: argparse.Namespace, train_cfg: TrainCfg) -> tuple[str | None, TrainCfg | None]:

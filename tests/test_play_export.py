@@ -57,6 +57,8 @@ def test_policy_json_names_every_joint_and_round_trips(trained: str) -> None:
     assert meta["snn"]["neuron"]["reset"] == "popsan" and meta["snn"]["timesteps"] == 5
     assert json.loads(json.dumps(meta)) == meta
     assert set(meta["files"]) == {"jit", "onnx", "json", "nir"}
+    modes = {f: os.stat(os.path.join(out, f)).st_mode & 0o777 for f in ("policy.json", "policy.onnx", "policy.pt")}
+    assert len(set(modes.values())) == 1, modes  # policy.json readable like the other exports (not mkstemp's 0600)
 
 
 def test_jit_and_onnx_follow_eager_for_50_steps_with_state(trained: str) -> None:
