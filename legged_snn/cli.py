@@ -85,7 +85,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--run_name", help="suffix of the run folder name")
     p.add_argument("--load_run", default="-1", help="run folder to load from; -1 = latest")
     p.add_argument("--checkpoint", type=int, default=-1, help="model_<N>.pt to load; -1 = latest")
-    p.add_argument("--headless", action="store_true", help="no viewer")
+    p.add_argument("--headless", action="store_true", help="no viewer (legged_gym's flag: train.py never opens one; "
+                   "play.py opens one when a display exists unless this is given)")
     p.add_argument("--rl_device", default="cpu", help="torch device for learning")
     p.add_argument("--sim_device", default="cpu", help="simulation backend: cpu = mujoco.batch.Batch")
     p.add_argument("--num_envs", type=_positive_int, help="number of parallel environments (>= 1)")

@@ -40,10 +40,6 @@ class TerrainManager:
             self.types = torch.randint(0, cfg.num_cols, (num_envs,), generator=gen)
         self._refresh_origins(torch.arange(num_envs))
 
-    @property
-    def num_points(self) -> int:
-        return self.points.shape[0]
-
     def mean_level(self) -> float:
         return float(self.levels.float().mean())
 

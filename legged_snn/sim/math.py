@@ -19,13 +19,6 @@ def quat_rotate(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return v + w * t + torch.cross(xyz, t, dim=-1)
 
 
-def yaw_quat(yaw: torch.Tensor) -> torch.Tensor:
-    """(N,) yaw angles (rad) -> (N, 4) quaternions about z."""
-    half = 0.5 * yaw
-    z = torch.zeros_like(yaw)
-    return torch.stack([torch.cos(half), z, z, torch.sin(half)], dim=-1)
-
-
 def heading(q: torch.Tensor) -> torch.Tensor:
     """(N,) yaw (rad) of the base x axis in the world."""
     fwd = quat_rotate(q, torch.tensor([[1.0, 0.0, 0.0]], dtype=q.dtype, device=q.device).expand(q.shape[0], 3))

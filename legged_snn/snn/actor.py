@@ -67,7 +67,7 @@ class SpikingActor(MLPModel):
                  neuron: dict | None = None, encoder_mode: str = "deterministic", history: str = "stack",
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, tanh: bool = False,
                  rate_reg: float = 0.0, readout_gain: float = 1.0, anneal: list[int] | None = None,
-                 init_gain: float = 1.0, activation: str | None = None, decoder: str = "membrane",
+                 init_gain: float = 1.0, decoder: str = "membrane",
                  decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0,
                  gradient: str = "bptt", weight_centering: bool | str = False,
                  bias_lr_scale: float | None = None) -> None:
@@ -178,4 +178,5 @@ class SpikingActor(MLPModel):
         return ExportedSNN(self.obs_normalizer, self.network, self.is_recurrent)
 
     def as_onnx(self, verbose: bool = False) -> torch.nn.Module:
+        """rsl-rl's export hook (``OnPolicyRunner.export_policy_to_onnx`` passes ``verbose``; nothing to print)."""
         return OnnxSNN(self.obs_normalizer, self.network, self.is_recurrent, self.obs_dim)
