@@ -17,7 +17,7 @@ from legged_snn.cli import UserError, _positive_int, build_parser  # noqa: E402
 
 
 def parser():
-    p = build_parser("play.py")
+    p = build_parser("play.py", training=False)
     p.add_argument("--video", metavar="PATH.mp4", help="record a video of the followed robot (--env_id; headless)")
     p.add_argument("--plots", metavar="DIR",
                    help="write velocity, joint, gait and spike plots of the followed robot (--env_id)")

@@ -76,33 +76,45 @@ def _non_negative_float(text: str) -> float:
     return _float(text, 0.0, strict=False)
 
 
-def build_parser(prog: str) -> argparse.ArgumentParser:
-    """The legged_gym flags, plus --logger and --actor."""
+TRAINING_ONLY = {"resume": False, "run_name": None, "max_iterations": None, "logger": None, "mixed_precision": False,
+                 "learning_rate": None, "lr_schedule": None}  # flags play.py does not list, with their defaults
+
+
+def build_parser(prog: str, training: bool = True) -> argparse.ArgumentParser:
+    """The legged_gym flags, plus --logger and --actor; ``training=False`` (play.py) leaves out the flags only a
+    training run uses (``TRAINING_ONLY``, which keep their defaults)."""
     p = _Parser(prog=prog, description="legged_snn: locomotion with spiking actors on MuJoCo", allow_abbrev=False)
-    p.add_argument("--task", default="a1_flat", help="registered task name")
-    p.add_argument("--resume", action="store_true", help="resume training from a checkpoint")
-    p.add_argument("--experiment_name", help="folder under logs/ (default: the task's)")
-    p.add_argument("--run_name", help="suffix of the run folder name")
-    p.add_argument("--load_run", default="-1", help="run folder to load from; -1 = latest")
-    p.add_argument("--checkpoint", type=int, default=-1, help="model_<N>.pt to load; -1 = latest")
-    p.add_argument("--headless", action="store_true", help="no viewer (legged_gym's flag: train.py never opens one; "
-                   "play.py opens one when a display exists unless this is given)")
-    p.add_argument("--rl_device", default="cpu", help="torch device for learning")
-    p.add_argument("--sim_device", default="cpu", help="simulation backend: cpu = mujoco.batch.Batch")
-    p.add_argument("--num_envs", type=_positive_int, help="number of parallel environments (>= 1)")
-    p.add_argument("--seed", type=int, help="random seed")
-    p.add_argument("--max_iterations", type=_positive_int, help="training iterations")
-    p.add_argument("--logger", choices=["tensorboard", "wandb"], help="where scalars go")
-    p.add_argument("--actor", choices=["snn", "mlp"], help="policy network (default: the task's)")
-    p.add_argument("--history", choices=["stack", "membrane"], help="spiking history mode (default: the task's)")
-    p.add_argument("--log_root", default="logs", help="root folder of all runs")
-    p.add_argument("--gait", metavar="MODE", help="gait prior: none, trot, pace, bound or walk (a foot-trajectory "
-                   "generator the policy adds residuals to; default: the task's, or the trained run's)")
-    p.add_argument("--mixed_precision", action="store_true", help="bf16 autocast in the PPO update")
-    p.add_argument("--learning_rate", type=_positive_float, help="PPO learning rate (start value when adaptive)")
-    p.add_argument("--lr_schedule", choices=["adaptive", "fixed", "piecewise"],
-                   help="adaptive: rsl-rl's KL-driven rate (the MLP's default); fixed: --learning_rate throughout; "
-                        "piecewise: algorithm.lr_points per iteration (the spiking actor's default)")
+
+    def add(name: str, **kw) -> None:
+        if training or name.lstrip("-") not in TRAINING_ONLY:
+            p.add_argument(name, **kw)
+
+    add("--task", default="a1_flat", help="registered task name")
+    add("--resume", action="store_true", help="resume training from a checkpoint")
+    add("--experiment_name", help="folder under logs/ (default: the task's)")
+    add("--run_name", help="suffix of the run folder name")
+    add("--load_run", default="-1", help="run folder to load from; -1 = latest")
+    add("--checkpoint", type=int, default=-1, help="model_<N>.pt to load; -1 = latest")
+    add("--headless", action="store_true", help="no viewer (legged_gym's flag: train.py never opens one; "
+        "play.py opens one when a display exists unless this is given)")
+    add("--rl_device", default="cpu", help="torch device for learning")
+    add("--sim_device", default="cpu", help="simulation backend: cpu = mujoco.batch.Batch")
+    add("--num_envs", type=_positive_int, help="number of parallel environments (>= 1)")
+    add("--seed", type=int, help="random seed")
+    add("--max_iterations", type=_positive_int, help="training iterations")
+    add("--logger", choices=["tensorboard", "wandb"], help="where scalars go")
+    add("--actor", choices=["snn", "mlp"], help="policy network (default: the task's)")
+    add("--history", choices=["stack", "membrane"], help="spiking history mode (default: the task's)")
+    add("--log_root", default="logs", help="root folder of all runs")
+    add("--gait", metavar="MODE", help="gait prior: none, trot, pace, bound or walk (a foot-trajectory generator the "
+        "policy adds residuals to; default: the task's, or the trained run's)")
+    add("--mixed_precision", action="store_true", help="bf16 autocast in the PPO update")
+    add("--learning_rate", type=_positive_float, help="PPO learning rate (start value when adaptive)")
+    add("--lr_schedule", choices=["adaptive", "fixed", "piecewise"],
+        help="adaptive: rsl-rl's KL-driven rate (the MLP's default); fixed: --learning_rate throughout; "
+             "piecewise: algorithm.lr_points per iteration (the spiking actor's default)")
+    if not training:
+        p.set_defaults(**TRAINING_ONLY)
     return p
 
 

@@ -228,3 +228,17 @@ def test_runner_sets_each_iterations_piecewise_rate():
     runner.learn(3)
     per_iteration = runner.alg.num_learning_epochs * runner.alg.num_mini_batches
     assert used == pytest.approx([1e-3] * per_iteration + [1e-4] * per_iteration + [5e-5] * per_iteration)
+
+
+def test_play_lists_no_training_flags(capsys):
+    from legged_snn.cli import build_parser
+
+    play = build_parser("play.py", training=False)
+    text = play.format_help()
+    for flag in ("--resume", "--max_iterations", "--learning_rate", "--lr_schedule", "--mixed_precision", "--logger"):
+        assert flag not in text and flag in build_parser("train.py").format_help()
+    args = play.parse_args(["--task=a1_flat"])
+    assert args.resume is False and args.max_iterations is None  # what the shared session code reads
+    with pytest.raises(SystemExit):
+        play.parse_args(["--resume"])
+    assert "unrecognized arguments: --resume" in capsys.readouterr().err
