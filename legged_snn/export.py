@@ -7,9 +7,12 @@ normalizer inside. Membrane mode: the ONNX graph takes and returns the LIF state
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import tempfile
+import warnings
 
 
 class ExportError(ValueError):
@@ -43,6 +46,21 @@ def export_policy(runner, metadata: dict, out_dir: str) -> dict[str, str]:
     return {kind: os.path.join(out_dir, name) for kind, name in names.items()}
 
 
+@contextlib.contextmanager
+def _quiet_onnx_exporter():
+    """torch's ONNX exporter logs that torchvision is missing (four lines) and a pytree FutureWarning: neither is
+    the user's business."""
+    log = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning, message=".*LeafSpec.*")
+            yield
+    finally:
+        log.setLevel(level)
+
+
 def _inline_onnx_weights(path: str) -> None:
     """torch's exporter may put the weights in ``<file>.data``; fold them into the one file a robot needs."""
     import onnx
@@ -57,7 +75,8 @@ def _inline_onnx_weights(path: str) -> None:
 def _write_all(runner, actor, metadata: dict, out_dir: str) -> dict[str, str]:
     names = {"jit": "policy.pt", "onnx": "policy.onnx"}
     runner.export_policy_to_jit(out_dir, names["jit"])
-    runner.export_policy_to_onnx(out_dir, names["onnx"])
+    with _quiet_onnx_exporter():
+        runner.export_policy_to_onnx(out_dir, names["onnx"])
     _inline_onnx_weights(os.path.join(out_dir, names["onnx"]))
     meta = dict(metadata)
     if getattr(actor, "is_recurrent", False) and hasattr(actor, "network"):

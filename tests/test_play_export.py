@@ -30,6 +30,7 @@ def trained(tmp_path_factory) -> str:
     assert r.returncode == 0, r.stderr[-2000:]
     r = _run("play.py", "--task", "a1_flat", "--log_root", root, "--export_only")
     assert r.returncode == 0, r.stderr[-2000:]
+    assert "torchvision" not in r.stderr and "FutureWarning" not in r.stderr, r.stderr  # exporter noise silenced
     return root
 
 
