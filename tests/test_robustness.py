@@ -70,7 +70,7 @@ def test_sigint_saves_a_whole_checkpoint_and_resume_matches(tmp_path) -> None:
     assert full.wait(timeout=300) == 0, full.stderr.read()[-2000:]
     cut = _train(logs, "--max_iterations=6", "--run_name=cut")
     for line in cut.stdout:  # interrupt while iteration 3 (index 2) runs
-        if line.startswith("it 2/"):
+        if line.startswith("it 1 ("):
             cut.send_signal(signal.SIGINT)
             break
     out, err = cut.communicate(timeout=300)

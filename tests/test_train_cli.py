@@ -40,6 +40,7 @@ def test_train_writes_checkpoint_and_configs(trained):
     assert any(f.startswith("events.out.tfevents") for f in files)
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("it ")]
     assert len(lines) == 2 and "steps/s" in lines[0] and "tracking_lin_vel" in lines[-1] and "ETA" in lines[0]
+    assert lines[-1].startswith("it 1 (2/2) |")  # counts like the last checkpoint, model_1.pt
     ckpt = torch.load(logs / "a1_flat" / runs[0] / "model_1.pt", weights_only=True)
     assert ckpt["infos"]["task"] == "a1_flat" and ckpt["iter"] == 1
 

@@ -118,7 +118,8 @@ class OneLineLogger(Logger):
         rew_txt = f"reward {mean_rew:.2f} | ep_len {mean_len:.0f}" if self.rewbuffer else "reward - | ep_len -"
         if "behavior" in loss_dict:  # distillation: the student's MSE to the teacher's action means
             rew_txt += f" | bc_loss {loss_dict['behavior']:.4f}"
-        print(f"it {it + 1}/{total_it} | {fps:,.0f} steps/s | {rew_txt} | "
+        # the iteration's index (as in model_<it>.pt and tensorboard) and this run's progress
+        print(f"it {it} ({done}/{total_it - start_it}) | {fps:,.0f} steps/s | {rew_txt} | "
               f"{terms}{' | ' + spikes if spikes else ''} | ETA {datetime.timedelta(seconds=int(eta))}", flush=True)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             return  # ranks stop together: the next iteration's agreement sees a late request
