@@ -42,7 +42,7 @@ def mean_shift(model: MLPModel, obs: TensorDict, rates: tuple[float, ...] = SHIF
                samples: int = 4096) -> dict[str, float]:
     """rms change of the action mean (N, A) after one Adam step of each rate; ``obs`` the rollout's TensorDict."""
     x = model.get_latent(obs.flatten(0, 1)[:samples]).detach()  # (N, D) normalized inputs
-    net = model.mlp  # the MLP or the spiking network: (N, D) -> (N, A) action mean
+    net = model.network if hasattr(model, "network") else model.mlp  # spiking network or MLP: (N, D) -> (N, A)
     with torch.no_grad():
         mean = net(x)
     direction = torch.randn(mean.shape, generator=torch.Generator().manual_seed(0))

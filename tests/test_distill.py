@@ -56,7 +56,7 @@ def test_student_is_spiking_and_learns_the_teacher(distilled):
     _, teacher, student, res = distilled
     ckpt = torch.load(os.path.join(student, "model_2.pt"), weights_only=True)
     assert ckpt["infos"]["actor"] == "snn"
-    assert any(k.startswith("mlp.encoder.") for k in ckpt["student_state_dict"])
+    assert any(k.startswith("network.encoder.") for k in ckpt["student_state_dict"])
     src = torch.load(os.path.join(teacher, "model_0.pt"), weights_only=True)["actor_state_dict"]
     for k, v in src.items():  # the teacher is the trained run's actor, unchanged
         assert torch.equal(ckpt["teacher_state_dict"][k], v), k

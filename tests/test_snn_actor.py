@@ -12,9 +12,9 @@ import torch
 from torch.distributions import Normal
 
 from legged_snn.snn import energy
-from legged_snn.snn.actor import check_snn_config
+from legged_snn.snn.actor import SpikingActor, check_snn_config
 from legged_snn.snn.encoders import PopulationEncoder
-from tests.snn_helpers import _actor, _obs
+from tests.snn_helpers import DIST, GROUPS, _actor, _obs
 
 
 def test_deterministic_encoder_counts_match_closed_form():
@@ -183,6 +183,18 @@ def test_log_prob_equals_torch_normal():
     expected = Normal(mean, std).log_prob(actions).sum(-1)
     torch.testing.assert_close(actor.get_output_log_prob(actions), expected)
     assert std[0].tolist() == pytest.approx([0.8] * 3)
+
+
+def test_the_network_has_its_own_name_and_old_checkpoints_still_load():
+    actor = _actor()
+    assert not hasattr(actor, "mlp") and all(k.startswith(("network.", "obs_normalizer.", "distribution."))
+                                             for k in actor.state_dict())
+    old = {k.replace("network.", "mlp.", 1): v for k, v in actor.state_dict().items()}  # before the rename
+    torch.manual_seed(5)
+    other = SpikingActor(_obs(), GROUPS, "actor", 3, hidden_dims=[32, 16], distribution_cfg=DIST)
+    assert not torch.equal(other(_obs()), actor(_obs()))
+    other.load_state_dict(old)  # strict: every key found under its new name
+    assert torch.equal(other(_obs()), actor(_obs()))
 
 
 def test_reset_clears_only_finished_envs():

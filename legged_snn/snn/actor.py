@@ -58,6 +58,14 @@ def check_snn_config(cfg: dict) -> None:
     NeuronCfg(**cfg.get("neuron", {})).validate("snn.neuron")
 
 
+def _network_keys_of_old_checkpoints(module, state_dict: dict, prefix: str, *_) -> None:
+    """Checkpoints written before the network had its own name hold it under ``mlp.``: read those as
+    ``network.`` (a load_state_dict pre-hook; edits ``state_dict`` in place)."""
+    old = prefix + "mlp."
+    for key in [k for k in state_dict if k.startswith(old)]:
+        state_dict[prefix + "network." + key[len(old):]] = state_dict.pop(key)
+
+
 class SpikingActor(MLPModel):
     """Normalization -> population encoder -> LIF layers -> decoder (membrane or rate) -> Gaussian."""
 
@@ -80,21 +88,19 @@ class SpikingActor(MLPModel):
         self.is_recurrent = history == "membrane"
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims=[1], activation="elu",
                          obs_normalization=obs_normalization, distribution_cfg=distribution_cfg)
-        neuron_cfg = NeuronCfg(**(neuron or {}))  # replaces the placeholder MLP the parent built
+        neuron_cfg = NeuronCfg(**(neuron or {}))
         neuron_cfg.validate("snn.neuron")
         self.history = history
-        self.mlp = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
-                                  neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain,
-                                  init_gain, decoder, decoder_leak, decoder_read, lr_scale, gradient,
-                                  weight_centering, bias_lr_scale)
+        del self.mlp  # rsl-rl's MLPModel builds an MLP in __init__; this actor's network has its own name
+        self.register_load_state_dict_pre_hook(_network_keys_of_old_checkpoints)
+        self.network = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
+                                      neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain,
+                                      init_gain, decoder, decoder_leak, decoder_read, lr_scale, gradient,
+                                      weight_centering, bias_lr_scale)
         self.network.rate_reg = float(rate_reg)
         self.anneal = check_anneal(anneal)  # (start, end) iterations of smooth -> spiking, or None (anneal.py)
         self.hidden_dims = list(hidden_dims)
         self.hidden_state: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
-
-    @property
-    def network(self) -> SpikingNetwork:
-        return self.mlp  # type: ignore[return-value]
 
     # ---------------------------------------------------------------------------- hidden state
     def _widths(self) -> list[int]:
