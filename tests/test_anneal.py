@@ -32,21 +32,21 @@ def test_schedule_values_and_bad_schedules():
         check_snn_config({"anneal": [4, 1]})
 
 
-@pytest.mark.parametrize("lam,expected", [(1.0, [0.4, 0.78, 0.8287]), (0.5, [0.2, 0.92, 0.8752])])
-def test_hand_computed_smooth_trajectory(lam, expected):
-    # PopSAN reset, th 0.5, w 0.5: ramp(v) = clip(v, 0, 1); o = (1 - lam) H(v - th) + lam ramp(v)
-    # lam 1: v = 0.4; 0.75 * 0.4 * 0.6 + 0.6 = 0.78; 0.75 * 0.78 * 0.22 + 0.7 = 0.8287
-    # lam 0.5: o1 = 0.2; v2 = 0.75 * 0.4 * 0.8 + 0.6 = 0.84, o2 = 0.5 + 0.42; v3 = 0.75 * 0.84 * 0.08 + 0.7 = 0.7504
+@pytest.mark.parametrize("blend,expected", [(1.0, [0.4, 0.78, 0.8287]), (0.5, [0.2, 0.92, 0.8752])])
+def test_hand_computed_smooth_trajectory(blend, expected):
+    # PopSAN reset, th 0.5, w 0.5: ramp(v) = clip(v, 0, 1); o = (1 - blend) H(v - th) + blend ramp(v)
+    # blend 1: v = 0.4; 0.75 * 0.4 * 0.6 + 0.6 = 0.78; 0.75 * 0.78 * 0.22 + 0.7 = 0.8287
+    # blend 0.5: o1 = 0.2; v2 = 0.75 * 0.4 * 0.8 + 0.6 = 0.84, o2 = 0.5 + 0.42; v3 = 0.75 * 0.84 * 0.08 + 0.7 = 0.7504
     current = torch.full((3, 1, 1), 0.4, dtype=torch.float64)
     for scan in (lif_scan, lif_scan_reference):
-        out, _ = scan(current, _zeros(1, 1), NeuronCfg(reset="popsan"), lam)
+        out, _ = scan(current, _zeros(1, 1), NeuronCfg(reset="popsan"), blend)
         assert out.flatten().tolist() == pytest.approx(expected, abs=1e-12)
 
 
 @pytest.mark.parametrize("reset", ["zero", "subtract", "popsan"])
-@pytest.mark.parametrize("lam", [0.3, 1.0])
+@pytest.mark.parametrize("blend", [0.3, 1.0])
 @pytest.mark.parametrize("kind", ["rect", "fast_sigmoid"])
-def test_kernel_equals_reference_when_smooth(reset, lam, kind):
+def test_kernel_equals_reference_when_smooth(reset, blend, kind):
     torch.manual_seed(3)
     cfg = NeuronCfg(reset=reset, surrogate=kind)
     current = torch.randn(5, 8, 6, dtype=torch.float64, requires_grad=True)
@@ -56,7 +56,7 @@ def test_kernel_equals_reference_when_smooth(reset, lam, kind):
     weights = torch.randn(5, 8, 6, dtype=torch.float64)
     results = []
     for scan in (lif_scan, lif_scan_reference):
-        s, (c, v, _) = scan(current, (c0, v0, o0), cfg, lam)
+        s, (c, v, _) = scan(current, (c0, v0, o0), cfg, blend)
         loss = (s * weights).sum() + c.sum() + 2 * v.sum()
         results.append((s.detach(), *torch.autograd.grad(loss, [current, c0, v0])))
     assert ((results[0][0] > 0) & (results[0][0] < 1)).any()  # the smooth part is there
@@ -64,10 +64,10 @@ def test_kernel_equals_reference_when_smooth(reset, lam, kind):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
 
 
-def _net(lam: float) -> SpikingNetwork:
+def _net(blend: float) -> SpikingNetwork:
     torch.manual_seed(0)
     net = SpikingNetwork(12, 3, [64, 32], neuron=NeuronCfg(reset="popsan")).double()
-    net.smooth = lam
+    net.smooth = blend
     return net
 
 
@@ -89,9 +89,9 @@ def test_mixed_network_equals_its_plain_autograd_reference():
         torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
 
 
-@pytest.mark.parametrize("lam", [0.5, 1.0])
-def test_gradients_reach_every_parameter_when_smooth(lam):
-    net = _net(lam)
+@pytest.mark.parametrize("blend", [0.5, 1.0])
+def test_gradients_reach_every_parameter_when_smooth(blend):
+    net = _net(blend)
     net(torch.randn(64, 12, dtype=torch.float64)).square().sum().backward()
     for name, p in net.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name

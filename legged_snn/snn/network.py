@@ -26,43 +26,43 @@ from legged_snn.snn.step_scale import scale_steps
 
 
 class _EncodedLinear(torch.autograd.Function):
-    """currents_t = W x_t + b for the encoder's output x_t = (1 - lam) s_t + lam A (spikes s (T, N, K), stimulation
-    A (N, K); lam = 0: spikes only), whose gradient goes straight to A. The smooth part is the same every step, so it
+    """currents_t = W x_t + b for the encoder's output x_t = (1 - blend) s_t + blend A (spikes s (T, N, K), stimulation
+    A (N, K); blend = 0: spikes only), whose gradient goes straight to A. The smooth part is the same every step, so it
     is one (N, K) matmul, not T; the spiking part is the sparse product with the spikes."""
 
     @staticmethod
     def forward(ctx, stim: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, hard, csr, T: int,
-                lam: float = 0.0, bf16: bool = False):
+                blend: float = 0.0, bf16: bool = False):
         N, K = stim.shape
-        ctx.shape, ctx.lam, ctx.csr, ctx.bf16 = (T, N), lam, None, bf16
+        ctx.shape, ctx.blend, ctx.csr, ctx.bf16 = (T, N), blend, None, bf16
         flat = None
         out = None
-        if lam < 1.0:
+        if blend < 1.0:
             if hard is None and csr.density >= sparse.DENSE_ABOVE:  # CSR only, but too dense for the sparse path
                 hard = csr.to_dense(stim.dtype)
             flat = hard.reshape(T * N, K).to(stim.dtype) if hard is not None else None
             out, ctx.csr = sparse.forward_linear(flat, weight, bias, csr)
             out = out.view(T, N, -1)
-        if lam > 0.0:
+        if blend > 0.0:
             smooth = sparse.dense_mm(stim.detach(), weight.t(), bf16).add_(bias)  # (N, H), every step
-            out = smooth.expand(T, N, -1).clone() if out is None else out.mul_(1.0 - lam).add_(smooth, alpha=lam)
-        ctx.save_for_backward(flat, weight, stim.detach() if lam > 0.0 else None)
+            out = smooth.expand(T, N, -1).clone() if out is None else out.mul_(1.0 - blend).add_(smooth, alpha=blend)
+        ctx.save_for_backward(flat, weight, stim.detach() if blend > 0.0 else None)
         return out
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         flat, weight, stim = ctx.saved_tensors
         T, N = ctx.shape
-        lam = ctx.lam
+        blend = ctx.blend
         g_sum = grad.sum(dim=0)  # (N, H)
         g_weight = None
-        if lam < 1.0:
+        if blend < 1.0:
             g_weight = sparse.weight_grad(flat, grad.reshape(T * N, -1), ctx.csr)
-            if lam > 0.0:
-                g_weight = g_weight.mul_(1.0 - lam)
-        if lam > 0.0:
+            if blend > 0.0:
+                g_weight = g_weight.mul_(1.0 - blend)
+        if blend > 0.0:
             g_smooth = sparse.dense_mm(g_sum.t(), stim, ctx.bf16)
-            g_weight = g_smooth.mul_(lam) if g_weight is None else g_weight.add_(g_smooth, alpha=lam)
+            g_weight = g_smooth.mul_(blend) if g_weight is None else g_weight.add_(g_smooth, alpha=blend)
         g_stim = sparse.dense_mm(g_sum, weight, ctx.bf16) if ctx.needs_input_grad[0] else None
         return g_stim, g_weight, g_sum.sum(dim=0), None, None, None, None, None
 
@@ -183,9 +183,9 @@ class SpikingNetwork(nn.Module):
 
     def _forward(self, obs: torch.Tensor, state: list | None, fused: bool, bf16: bool = False):
         stim = self.encoder.stimulation(obs)
-        lam = float(self.smooth)
-        # lam > 0: every population emits (1 - lam) spikes + lam x its smooth value; the encoder's is A each step
-        hard, csr = self.encoder.encode(stim) if lam < 1.0 and not self.direct else (None, None)
+        blend = float(self.smooth)
+        # blend > 0: every population emits (1 - blend) spikes + blend x its smooth value; the encoder's is A each step
+        hard, csr = self.encoder.encode(stim) if blend < 1.0 and not self.direct else (None, None)
         penalize = self.rate_reg > 0 and torch.is_grad_enabled()
         membrane = self.decoder_kind == "membrane"
         per_layer = self.rate_reg / (len(self.layers) + membrane)  # the encoder and each hidden population, equally
@@ -195,13 +195,13 @@ class SpikingNetwork(nn.Module):
             self._count(0, None, 0.0, self.timesteps * stim.numel())
         elif self.record:
             spikes = csr.nnz if csr is not None else (float(hard.sum()) if hard is not None else 0.0)
-            self._count(0, None, (1.0 - lam) * spikes + lam * self.timesteps * float(stim.detach().sum()),
+            self._count(0, None, (1.0 - blend) * spikes + blend * self.timesteps * float(stim.detach().sum()),
                         self.timesteps * stim.numel())
         first = self.layers[0]
         rate = fused and state is None and self.gradient == "rate" and torch.is_grad_enabled()
         with torch.no_grad() if rate else contextlib.nullcontext():  # rate: the layer's backward is rate_grad's
             current = _EncodedLinear.apply(stim, first.fc.weight, first.fc.bias, hard, csr, self.timesteps,
-                                           1.0 if self.direct else lam, bf16)  # direct: W x + b every step
+                                           1.0 if self.direct else blend, bf16)  # direct: W x + b every step
         new_state = []
         n = obs.shape[0]
         st = state[0] if state is not None else first.zero_state(n, obs.device, current.dtype)
@@ -209,14 +209,14 @@ class SpikingNetwork(nn.Module):
         if live[0] is not None and len(live[0]) > 10000:  # nobody reads them (no runner): keep the latest only
             self.live = live = [v[-1000:] for v in live]
         if rate:
-            x, s = rate_layer(stim, current, self.encoder.rate(stim, hard) * (1.0 - lam) + lam * stim.detach(),
-                              first.fc.weight, first.fc.bias, self.neuron, lam, bf16, live[0]), None
+            x, s = rate_layer(stim, current, self.encoder.rate(stim, hard) * (1.0 - blend) + blend * stim.detach(),
+                              first.fc.weight, first.fc.bias, self.neuron, blend, bf16, live[0]), None
         elif fused:
-            x, s = lif_scan(current, st, self.neuron, lam, live[0])
+            x, s = lif_scan(current, st, self.neuron, blend, live[0])
         else:  # plain autograd through the straight-through spikes (reference for tests)
             spikes = hard if hard is not None else self.encoder.hard_spikes(stim)
-            mix = 1.0 if self.direct else lam
-            x, s = first(torch.lerp(spikes, stim.detach(), mix) + (stim - stim.detach()), st, fused, lam)
+            mix = 1.0 if self.direct else blend
+            x, s = first(torch.lerp(spikes, stim.detach(), mix) + (stim - stim.detach()), st, fused, blend)
         new_state.append(s)
         if self.record:
             self._count(1, x)
@@ -225,9 +225,9 @@ class SpikingNetwork(nn.Module):
                 x = _RateRegularizer.apply(x, per_layer)
             st = state[i] if state is not None else None
             if rate:
-                x, s = rate_hidden(layer, x, lam, bf16, live[i]), None
+                x, s = rate_hidden(layer, x, blend, bf16, live[i]), None
             else:
-                x, s = layer(x, st, fused, lam, bf16, live[i])
+                x, s = layer(x, st, fused, blend, bf16, live[i])
             new_state.append(s)
             if self.record:
                 self._count(i + 1, x)

@@ -2,10 +2,10 @@
 
 Neuron (snntorch ``Synaptic`` semantics, reset detached, reset applied on the step after a spike):
 
-    c_t = a c_{t-1} + I_t                          (a: current decay, I_t = W x_t + b)
-    zero:      v_t = (b v_{t-1} + c_t) (1 - o_{t-1})
-    subtract:  v_t =  b v_{t-1} + c_t - th o_{t-1}
-    popsan:    v_t =  b v_{t-1} (1 - o_{t-1}) + c_t    (PopSAN's published form)
+    c_t = alpha c_{t-1} + I_t                      (alpha: current decay, I_t = W x_t + bias)
+    zero:      v_t = (beta v_{t-1} + c_t) (1 - o_{t-1})      (beta: voltage decay)
+    subtract:  v_t =  beta v_{t-1} + c_t - th o_{t-1}
+    popsan:    v_t =  beta v_{t-1} (1 - o_{t-1}) + c_t    (PopSAN's published form)
     o_t = H(v_t - th), surrogate dO/dv (``surrogate``, half-width ``w``):
       rect:    1 / (2 w) inside |v - th| < w                      integral clip(1/2 + (v - th) / (2 w), 0, 1)
       fast_sigmoid: 1 / (2 w) / (1 + |v - th| / w)^2               integral 1/2 + 1/2 softsign((v - th) / w)
@@ -39,8 +39,8 @@ SURROGATES = ("rect", "fast_sigmoid")
 
 @dataclass
 class NeuronCfg:
-    current_decay: float = 0.5  # a in [0, 1]
-    voltage_decay: float = 0.75  # b in [0, 1]
+    current_decay: float = 0.5  # alpha in [0, 1]
+    voltage_decay: float = 0.75  # beta in [0, 1]
     threshold: float = 0.5  # th > 0
     reset: str = "popsan"  # one of RESETS (popsan: PopSAN's form, the one every config uses and NIR can express)
     surrogate_width: float = 0.5  # w > 0: half-width of the rectangular window (fast_sigmoid: its scale)
@@ -146,17 +146,17 @@ class _LIFScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, current: torch.Tensor, c0: torch.Tensor, v0: torch.Tensor, o0: torch.Tensor,
-                a: float, b: float, th: float, reset: int, width: float, smooth: float = 0.0, kind: int = 0,
+                alpha: float, beta: float, th: float, reset: int, width: float, smooth: float = 0.0, kind: int = 0,
                 store: bool = True, live: list | None = None, kmax: int = 1):
         T = current.shape[0]
         spikes = torch.empty_like(current)
-        ctx.consts = (a, b, th, reset, width, kind, kmax)
+        ctx.consts = (alpha, beta, th, reset, width, kind, kmax)
         if _use_kernels(current) and kmax > 1:  # multi-spike counts: dO/dv stored, counts clamped as reset gates
             c, v, o = (x.detach().clone(memory_format=torch.contiguous_format) for x in (c0, v0, o0))
             k = np.dtype(kernels.as_np(current).dtype).type
             window = torch.empty(current.shape if store else (1, 1, 1), dtype=current.dtype)
             multi_kernels.scan_forward_multi(kernels.as_np(current), c.numpy(), v.numpy(), o.numpy(), spikes.numpy(),
-                                             window.numpy(), k(a), k(b), k(th), reset, k(width), k(smooth), kind,
+                                             window.numpy(), k(alpha), k(beta), k(th), reset, k(width), k(smooth), kind,
                                              store, kmax)
             ctx.save_for_backward(window, spikes.clamp(max=1.0), o0.clamp(max=1.0))
             if live is not None and store:
@@ -169,7 +169,7 @@ class _LIFScan(torch.autograd.Function):
             window = torch.empty(current.shape if store else (1, 1, 1),
                                  dtype=torch.uint8 if kind == 0 else current.dtype)
             kernels.scan_forward(kernels.as_np(current), c.numpy(), v.numpy(), o.numpy(), spikes.numpy(),
-                                 window.numpy(), k(a), k(b), k(th), reset, k(width), k(smooth), kind, store)
+                                 window.numpy(), k(alpha), k(beta), k(th), reset, k(width), k(smooth), kind, store)
             ctx.save_for_backward(window, spikes, o0)
             if live is not None and store:
                 live.append(live_share(window, width, kind))
@@ -177,14 +177,14 @@ class _LIFScan(torch.autograd.Function):
         volts = torch.empty_like(current)
         c, v, o = c0, v0, o0
         for t in range(T):
-            c = c * a + current[t]
+            c = c * alpha + current[t]
             fired = o if kmax == 1 else o.clamp(max=1.0)  # a multi-spike count resets like one spike
             if reset == 0:
-                v = (v * b + c) * (1.0 - fired)
+                v = (v * beta + c) * (1.0 - fired)
             elif reset == 1:
-                v = v * b + c - th * o
+                v = v * beta + c - th * o
             else:
-                v = v * b * (1.0 - fired) + c
+                v = v * beta * (1.0 - fired) + c
             o = multi_spikes(v, th, kmax)
             if smooth > 0:
                 o = o + smooth * (multi_smooth(v, th, width, kind, kmax) - o)
@@ -198,7 +198,7 @@ class _LIFScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g_spikes, g_c, g_v, g_o):
         volts, spikes, o0 = ctx.saved_tensors  # volts is the surrogate's window on the kernel path
-        a, b, th, reset, width, kind, kmax = ctx.consts
+        alpha, beta, th, reset, width, kind, kmax = ctx.consts
         if _use_kernels(spikes):  # multi-spike: spikes are the reset gates, volts dO/dv (scale 1)
             zeros = torch.zeros_like(spikes[0])
             g_current = torch.empty_like(spikes)
@@ -208,7 +208,7 @@ class _LIFScan(torch.autograd.Function):
             kernels.scan_backward(kernels.as_np(gs), kernels.as_np(g_c if g_c is not None else zeros),
                                   kernels.as_np(g_v if g_v is not None else zeros), kernels.as_np(volts),
                                   kernels.as_np(spikes), kernels.as_np(o0), g_current.numpy(), g_c0.numpy(),
-                                  g_v0.numpy(), k(a), k(b), reset,
+                                  g_v0.numpy(), k(alpha), k(beta), reset,
                                   k(1.0 / (2.0 * width) if kind == 0 and kmax == 1 else 1.0))
             return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None, None, None
         T = volts.shape[0]
@@ -223,15 +223,15 @@ class _LIFScan(torch.autograd.Function):
             if t == T - 1:
                 gv = gv + (g_v if g_v is not None else zero)
             else:
-                gv = gv + gv_next * (b * (1.0 - fired[t]) if reset in (0, 2) else b)
+                gv = gv + gv_next * (beta * (1.0 - fired[t]) if reset in (0, 2) else beta)
             o_prev = fired[t - 1] if t > 0 else fired0
             gc = gv * (1.0 - o_prev) if reset == 0 else gv
-            gc = gc + (gc_next * a if t < T - 1 else (g_c if g_c is not None else zero))
+            gc = gc + (gc_next * alpha if t < T - 1 else (g_c if g_c is not None else zero))
             g_current[t] = gc
             gv_next, gc_next = gv, gc
         # gradients w.r.t. the initial state (membrane mode carries it across control steps)
-        g_v0 = gv_next * (b * (1.0 - fired0) if reset in (0, 2) else b)
-        g_c0 = gc_next * a
+        g_v0 = gv_next * (beta * (1.0 - fired0) if reset in (0, 2) else beta)
+        g_c0 = gc_next * alpha
         return g_current, g_c0, g_v0, None, None, None, None, None, None, None, None, None, None, None
 
 
