@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from legged_snn.snn import code_kernels, kernels
+from legged_snn.snn.equations import encoder_counts, encoder_spikes, receptive_fields
 from legged_snn.snn.sparse import CodedCsr, Csr, group_by_train, pattern_from_dense
 
 MODES = ("deterministic", "probabilistic")
@@ -77,15 +78,13 @@ class PopulationEncoder(nn.Module):
         obs = obs.clamp(self.lo, self.hi)
         if obs.device.type == "cpu" and obs.dtype in (torch.float32, torch.float64) and not obs.requires_grad:
             return _ReceptiveFields.apply(obs, self.mu, self.sigma)
-        diff = obs.unsqueeze(-1) - self.mu
-        return torch.exp(-0.5 * diff.square() / self.sigma.square()).flatten(1)
+        return receptive_fields(obs, self.mu, self.sigma)
 
     def hard_spikes(self, a: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """(N, K) stimulation -> (T, N, K) 0/1 spikes, no gradient."""
         a = a.detach()
         if self.mode == "deterministic":
-            counts = torch.clamp(torch.ceil(self.steps.view(-1, 1, 1) * a / self.threshold) - 1.0, min=0.0)
-            return torch.diff(counts, dim=0, prepend=torch.zeros_like(counts[:1]))
+            return encoder_spikes(a, self.steps, self.threshold)
         rand = torch.rand((self.timesteps, *a.shape), generator=generator, device=a.device)
         return (rand < a).to(a.dtype)
 
@@ -94,9 +93,8 @@ class PopulationEncoder(nn.Module):
         else the deterministic encoder's closed form (its spike count is ceil(T A / th) - 1). No gradient."""
         if hard is not None:
             return hard.detach().mean(dim=0)
-        a = a.detach()
         T = self.timesteps
-        return torch.clamp(torch.ceil(T * a / self.threshold) - 1.0, min=0.0) / T
+        return encoder_counts(a.detach(), self.steps[-1:], self.threshold)[0] / T  # the count after step T
 
     def encode(self, a: torch.Tensor, generator: torch.Generator | None = None
                ) -> tuple[torch.Tensor | None, Csr | CodedCsr | None]:

@@ -10,6 +10,7 @@ import copy
 import torch
 from torch import nn
 
+from legged_snn.snn.equations import encoder_spikes, lif_step, receptive_fields
 from legged_snn.snn.neurons import RESETS
 
 
@@ -40,7 +41,7 @@ class SNNCore(nn.Module):
         self.probabilistic = enc.mode == "probabilistic"
         self.fcs = nn.ModuleList(_plain_linear(layer.fc) for layer in network.layers)
         self.widths = [layer.out_features for layer in network.layers]
-        self.a, self.b, self.th = float(cfg.current_decay), float(cfg.voltage_decay), float(cfg.threshold)
+        self.alpha, self.beta, self.th = float(cfg.current_decay), float(cfg.voltage_decay), float(cfg.threshold)
         self.reset_mode = RESETS.index(cfg.reset)
         self.kmax = int(cfg.max_spikes)
         dec = network.decoder
@@ -64,12 +65,10 @@ class SNNCore(nn.Module):
         if self.direct:  # the first layer's current is W x + b every step
             spikes = x.unsqueeze(0).expand(self.timesteps, x.shape[0], x.shape[1])
         elif self.probabilistic:
-            a = torch.exp(-0.5 * (x.unsqueeze(-1) - self.mu).square() / self.sigma.square()).flatten(1)
+            a = receptive_fields(x, self.mu, self.sigma)
             spikes = (torch.rand(self.timesteps, a.shape[0], a.shape[1]) < a).to(a.dtype)
         else:
-            a = torch.exp(-0.5 * (x.unsqueeze(-1) - self.mu).square() / self.sigma.square()).flatten(1)
-            counts = torch.clamp(torch.ceil(self.steps.view(-1, 1, 1) * a / self.enc_threshold) - 1.0, min=0.0)
-            spikes = counts - torch.cat([torch.zeros_like(counts[:1]), counts[:-1]], dim=0)
+            spikes = encoder_spikes(receptive_fields(x, self.mu, self.sigma), self.steps, self.enc_threshold)
         cs, vs, os_ = [], [], []
         i = 0
         for fc in self.fcs:
@@ -78,14 +77,7 @@ class SNNCore(nn.Module):
             ci, vi, oi = c[i, :, :w], v[i, :, :w], o[i, :, :w]
             outs = []
             for t in range(self.timesteps):  # few ops per step: batch-1 latency is op count
-                ci = torch.add(cur[t], ci, alpha=self.a)
-                fired = oi if self.kmax == 1 else oi.clamp(max=1.0)
-                if self.reset_mode == 0:
-                    vi = torch.add(ci, vi, alpha=self.b) * (1.0 - fired)
-                elif self.reset_mode == 1:
-                    vi = torch.add(torch.add(ci, vi, alpha=self.b), oi, alpha=-self.th)
-                else:
-                    vi = torch.addcmul(ci, vi, 1.0 - fired, value=self.b)
+                ci, vi = lif_step(cur[t], ci, vi, oi, self.alpha, self.beta, self.th, self.reset_mode, self.kmax)
                 if self.kmax == 1:
                     oi = (vi > self.th).to(vi.dtype)
                 else:  # multi-spike count: thresholds crossed, at most kmax

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from legged_snn.snn import kernels, multi_kernels
+from legged_snn.snn.equations import lif_step
 from legged_snn.snn.sparse import spike_linear
 
 RESETS = ("zero", "subtract", "popsan")
@@ -177,14 +178,7 @@ class _LIFScan(torch.autograd.Function):
         volts = torch.empty_like(current)
         c, v, o = c0, v0, o0
         for t in range(T):
-            c = c * alpha + current[t]
-            fired = o if kmax == 1 else o.clamp(max=1.0)  # a multi-spike count resets like one spike
-            if reset == 0:
-                v = (v * beta + c) * (1.0 - fired)
-            elif reset == 1:
-                v = v * beta + c - th * o
-            else:
-                v = v * beta * (1.0 - fired) + c
+            c, v = lif_step(current[t], c, v, o, alpha, beta, th, reset, kmax)  # a count resets like one spike
             o = multi_spikes(v, th, kmax)
             if smooth > 0:
                 o = o + smooth * (multi_smooth(v, th, width, kind, kmax) - o)
@@ -276,16 +270,9 @@ def lif_scan_reference(current: torch.Tensor, state, cfg: NeuronCfg, smooth: flo
     c, v, o = state
     spike, kind, th, kmax = spike_fn(cfg), SURROGATES.index(cfg.surrogate), cfg.threshold, cfg.max_spikes
     out = []
-    for t in range(current.shape[0]):
-        c = cfg.current_decay * c + current[t]
-        o_prev = o.detach()
-        fired = o_prev.clamp(max=1.0)
-        if cfg.reset == "zero":
-            v = (cfg.voltage_decay * v + c) * (1.0 - fired)
-        elif cfg.reset == "subtract":
-            v = cfg.voltage_decay * v + c - th * o_prev
-        else:
-            v = cfg.voltage_decay * v * (1.0 - fired) + c
+    reset = RESETS.index(cfg.reset)
+    for t in range(current.shape[0]):  # the reset gate is detached (snntorch's reset_delay semantics)
+        c, v = lif_step(current[t], c, v, o.detach(), cfg.current_decay, cfg.voltage_decay, th, reset, kmax)
         o = sum(spike(v - k * th) for k in range(1, kmax + 1))
         if smooth > 0:  # forward mixes in the integral; backward stays the surrogate (its derivative)
             o = o + smooth * (multi_smooth(v, th, cfg.surrogate_width, kind, kmax) - o).detach()

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from legged_snn.snn import kernels, sparse
+from legged_snn.snn.equations import lif_step
 from legged_snn.snn.neurons import (
     LIVE_FRACTION,
     LIVE_SAMPLE_ROWS,
@@ -50,7 +51,7 @@ def scan_sensitivity(current: torch.Tensor, cfg: NeuronCfg, smooth: float = 0.0
                      ) -> tuple[torch.Tensor, torch.Tensor, float]:
     """(T, N, H) currents from a zero state -> spikes (T, N, H), D = d rate / d I (N, H), share of live neuron-steps
     over the first ``LIVE_SAMPLE_ROWS`` samples. No autograd."""
-    a, b, th, w = cfg.current_decay, cfg.voltage_decay, cfg.threshold, cfg.surrogate_width
+    alpha, beta, th, w = cfg.current_decay, cfg.voltage_decay, cfg.threshold, cfg.surrogate_width
     reset, kind = RESETS.index(cfg.reset), SURROGATES.index(cfg.surrogate)
     floor = LIVE_FRACTION / (2.0 * w)
     current = current.detach().contiguous()
@@ -60,20 +61,17 @@ def scan_sensitivity(current: torch.Tensor, cfg: NeuronCfg, smooth: float = 0.0
         spikes, sens = torch.empty_like(current), current.new_empty(N, H)
         live = np.empty(N, dtype=np.int64)
         k = np.dtype(kernels.as_np(current).dtype).type
-        kernels.scan_rate(kernels.as_np(current), spikes.numpy(), sens.numpy(), live, k(a), k(b), k(th), reset, k(w),
-                          k(smooth), kind, k(floor))
+        kernels.scan_rate(kernels.as_np(current), spikes.numpy(), sens.numpy(), live, k(alpha), k(beta), k(th),
+                          reset, k(w), k(smooth), kind, k(floor))
         return spikes, sens, float(live[:rows].sum()) / max(T * rows * H, 1)
     zero = torch.zeros_like(current[0])
     c, v, o, kc, kv, acc = zero, zero, zero, zero, zero, zero
     spikes, n_live = torch.empty_like(current), 0.0
+    one = torch.ones_like(zero)
     for t in range(T):
-        c, kc = c * a + current[t], kc * a + 1.0
-        if reset == 0:
-            v, kv = (v * b + c) * (1.0 - o), (kv * b + kc) * (1.0 - o)
-        elif reset == 1:
-            v, kv = v * b + c - th * o, kv * b + kc
-        else:
-            v, kv = v * b * (1.0 - o) + c, kv * b * (1.0 - o) + kc
+        # dv/dI (kc, kv) follows the same recurrence with unit input and no subtracted threshold (reset detached)
+        kc, kv = lif_step(one, kc, kv, o, alpha, beta, 0.0, reset)
+        c, v = lif_step(current[t], c, v, o, alpha, beta, th, reset)
         d = _surrogate_grad(v - th, w, kind)
         n_live += float((d[:rows] >= floor).sum())
         acc = acc + d * kv
