@@ -53,3 +53,16 @@ def test_encoder_by_hand_and_against_the_kernels():
     hard, csr = enc.encode(stim)
     dense = hard if hard is not None else csr.to_dense()
     assert torch.equal(dense.reshape(5, 64, -1), encoder_spikes(stim, enc.steps, enc.threshold))
+
+
+def test_encoder_widths_stay_positive():
+    enc = PopulationEncoder(3, pop_size=4, timesteps=5)
+    obs = torch.randn(8, 3, generator=torch.Generator().manual_seed(1))
+    before = enc.stimulation(obs)
+    with torch.no_grad():
+        enc.sigma.neg_()  # a width driven through zero reads as its magnitude
+    assert torch.allclose(enc.stimulation(obs), before)
+    with torch.no_grad():
+        enc.sigma.zero_()
+    a = enc.stimulation(obs)
+    assert torch.isfinite(a).all() and (enc.widths() > 0).all()

@@ -46,6 +46,9 @@ class _ReceptiveFields(torch.autograd.Function):
         return None, torch.from_numpy(g_mu.sum(axis=0)), torch.from_numpy(g_sigma.sum(axis=0))
 
 
+SIGMA_MIN = 1e-3  # smallest receptive-field width used (normalized observation units)
+
+
 class PopulationEncoder(nn.Module):
     """(N, D) normalized observation -> (T, N, D * P) spikes (dimension-major: d * P + p)."""
 
@@ -73,12 +76,20 @@ class PopulationEncoder(nn.Module):
     def out_features(self) -> int:
         return self.obs_dim * self.pop_size
 
+    def widths(self) -> torch.Tensor:
+        """(D, P) the fields' widths as used: |sigma|, at least ``SIGMA_MIN`` (the fields divide by it). Identity
+        (gradient 1) for every width the training has produced; a width driven through zero cannot divide by 0."""
+        return self.sigma.abs().clamp_min(SIGMA_MIN)
+
     def stimulation(self, obs: torch.Tensor) -> torch.Tensor:
-        """(N, D) -> A (N, D * P) in [0, 1]; the input is clamped to the encoder's range first."""
+        """(N, D) -> A (N, D * P) in [0, 1]. The input is clamped to the initial centre span ``mu_range``, not to
+        the learned centres' span: it bounds the normalized observation (ILC-SAN clips at 3 standard deviations),
+        a property of the input; centres that drift outward still see the edge values, and a learned span could
+        widen without bound."""
         obs = obs.clamp(self.lo, self.hi)
         if obs.device.type == "cpu" and obs.dtype in (torch.float32, torch.float64) and not obs.requires_grad:
-            return _ReceptiveFields.apply(obs, self.mu, self.sigma)
-        return receptive_fields(obs, self.mu, self.sigma)
+            return _ReceptiveFields.apply(obs, self.mu, self.widths())
+        return receptive_fields(obs, self.mu, self.widths())
 
     def hard_spikes(self, a: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """(N, K) stimulation -> (T, N, K) 0/1 spikes, no gradient."""

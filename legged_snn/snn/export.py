@@ -34,7 +34,7 @@ class SNNCore(nn.Module):
         self.direct = enc.mode == "direct"  # the first layer reads the clamped observation (direct.py)
         empty = torch.zeros(1)
         self.register_buffer("mu", empty if self.direct else enc.mu.detach().clone().cpu())
-        self.register_buffer("sigma", empty if self.direct else enc.sigma.detach().clone().cpu())
+        self.register_buffer("sigma", empty if self.direct else enc.widths().detach().clone().cpu())
         self.register_buffer("steps", empty if self.direct else enc.steps.detach().clone().cpu())
         self.enc_threshold = 1.0 if self.direct else float(enc.threshold)
         self.lo, self.hi = enc.lo, enc.hi
