@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from legged_snn.cli import cpu_has_bf16  # noqa: E402
 from legged_snn.snn.network import SpikingNetwork  # noqa: E402
-from legged_snn.snn.neurons import NeuronCfg, RectSpike  # noqa: E402
+from legged_snn.snn.neurons import NeuronCfg, rect_spike  # noqa: E402
 
 
 class PopSanReference(nn.Module):
@@ -63,7 +63,7 @@ class PopSanReference(nn.Module):
             for i, fc in enumerate(self.fcs):
                 c[i] = 0.5 * c[i] + fc(x)
                 v[i] = 0.75 * v[i] * (1.0 - o[i].detach()) + c[i]
-                o[i] = RectSpike.apply(v[i] - 0.5, 0.5)
+                o[i] = rect_spike(v[i] - 0.5, 0.5)
                 x = o[i]
             total = total + x
         rates = (total / self.T).view(n, self.actions, self.P)

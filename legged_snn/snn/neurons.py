@@ -68,34 +68,30 @@ class NeuronCfg:
             raise ValueError(f"{where}.max_spikes must be an integer >= 1 (1 = binary spikes), got {self.max_spikes!r}")
 
 
-class RectSpike(torch.autograd.Function):
-    """Heaviside forward; rectangular surrogate 1/(2w) on |x| < w backward. x = v - th."""
+class SurrogateSpike(torch.autograd.Function):
+    """Heaviside forward; backward the surrogate dO/dv of ``kind`` (0 rect: 1/(2w) on |x| < w; 1 fast_sigmoid:
+    1/(2w) / (1 + |x|/w)^2). x = v - th."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, width: float = 0.5) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, width: float = 0.5, kind: int = 0) -> torch.Tensor:
         ctx.save_for_backward(x)
-        ctx.width = width
+        ctx.width, ctx.kind = width, kind
         return (x > 0).to(x.dtype)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         (x,) = ctx.saved_tensors
-        return grad * (x.abs() < ctx.width).to(grad.dtype) / (2.0 * ctx.width), None
+        return grad * _surrogate_grad(x, ctx.width, ctx.kind), None, None
 
 
-class FastSigmoidSpike(torch.autograd.Function):
-    """Heaviside forward; 1 / (2 w) / (1 + |x| / w)^2 backward. x = v - th."""
+def rect_spike(x: torch.Tensor, width: float = 0.5) -> torch.Tensor:
+    """0/1 spikes at x = v - th with the rectangular surrogate."""
+    return SurrogateSpike.apply(x, width, 0)
 
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, width: float = 0.5) -> torch.Tensor:
-        ctx.save_for_backward(x)
-        ctx.width = width
-        return (x > 0).to(x.dtype)
 
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (x,) = ctx.saved_tensors
-        return grad * _surrogate_grad(x, ctx.width, 1), None
+def fast_sigmoid_spike(x: torch.Tensor, width: float = 0.5) -> torch.Tensor:
+    """0/1 spikes at x = v - th with the fast-sigmoid surrogate."""
+    return SurrogateSpike.apply(x, width, 1)
 
 
 def smooth_output(v: torch.Tensor, th: float, width: float, kind: int = 0) -> torch.Tensor:
@@ -109,13 +105,13 @@ def smooth_output(v: torch.Tensor, th: float, width: float, kind: int = 0) -> to
 
 def rect_surrogate(width: float = 0.5):
     """A snntorch ``spike_grad`` callable with the rectangular surrogate."""
-    return lambda x: RectSpike.apply(x, width)
+    return lambda x: rect_spike(x, width)
 
 
 def spike_fn(cfg: NeuronCfg):
     """x = v - th -> 0/1 spikes with ``cfg``'s surrogate gradient (also a snntorch ``spike_grad``)."""
-    fn = FastSigmoidSpike if cfg.surrogate == "fast_sigmoid" else RectSpike
-    return lambda x: fn.apply(x, cfg.surrogate_width)
+    kind = SURROGATES.index(cfg.surrogate)
+    return lambda x: SurrogateSpike.apply(x, cfg.surrogate_width, kind)
 
 
 def multi_spikes(v: torch.Tensor, th: float, kmax: int) -> torch.Tensor:
