@@ -161,14 +161,19 @@ def pattern_from_dense(x: torch.Tensor) -> Csr | CodedCsr:
     return coded if coded is not None else csr_from_dense(x.reshape(T * N, K))
 
 
-def csr_from_counts(x: np.ndarray, counts: np.ndarray) -> Csr:
-    """CSR of a (R, K) 0/1 numpy array whose per-row nonzero counts are known."""
+def _csr_filled(x: np.ndarray, counts: np.ndarray, fill) -> Csr:
+    """CSR of a (R, K) numpy array with ``counts`` (R,) entries per row, written by ``fill(x, offsets, indices)``."""
     offsets = np.zeros(x.shape[0], dtype=np.int64)
     np.cumsum(counts[:-1], out=offsets[1:])
     nnz = int(offsets[-1] + counts[-1]) if x.shape[0] else 0
     indices = np.empty(nnz, dtype=np.int64)
-    kernels.fill_csr(x, offsets, indices)
+    fill(x, offsets, indices)
     return Csr(torch.from_numpy(indices), torch.from_numpy(offsets), x.shape[0], x.shape[1])
+
+
+def csr_from_counts(x: np.ndarray, counts: np.ndarray) -> Csr:
+    """CSR of a (R, K) 0/1 numpy array whose per-row nonzero counts are known."""
+    return _csr_filled(x, counts, kernels.fill_csr)
 
 
 def csr_from_dense(x: torch.Tensor) -> Csr:
@@ -185,12 +190,7 @@ def csr_from_count_values(x: torch.Tensor) -> Csr:
     arr = x.detach().reshape(-1, x.shape[-1]).contiguous().numpy()
     counts = np.empty(arr.shape[0], dtype=np.int64)
     multi_kernels.count_rows(arr, counts)
-    offsets = np.zeros(arr.shape[0], dtype=np.int64)
-    np.cumsum(counts[:-1], out=offsets[1:])
-    nnz = int(offsets[-1] + counts[-1]) if arr.shape[0] else 0
-    indices = np.empty(nnz, dtype=np.int64)
-    multi_kernels.fill_counts(arr, offsets, indices)
-    return Csr(torch.from_numpy(indices), torch.from_numpy(offsets), arr.shape[0], arr.shape[1])
+    return _csr_filled(arr, counts, multi_kernels.fill_counts)
 
 
 def forward_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
