@@ -10,6 +10,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from legged_snn.snn.kernels import spike_code
+
 
 @numba.njit(cache=True)
 def code_stats(row, seen, stamp, hist):  # pragma: no cover - compiled
@@ -41,16 +43,7 @@ def encode_codes(stim, T, th, codes, hist, adds):  # pragma: no cover - compiled
         seen = np.zeros(hist.shape[1], dtype=np.int64)
         for n in range(blk * chunk, min(N, (blk + 1) * chunk)):
             for k in range(K):
-                a = stim[n, k]
-                code = 0
-                if a * T > th:
-                    v = 0 * a
-                    for t in range(T):
-                        v += a
-                        if v > th:
-                            v -= th
-                            code |= 1 << t
-                codes[n, k] = code
+                codes[n, k] = spike_code(stim[n, k], T, th)
             adds[blk] += code_stats(codes[n], seen, n + 1, hist[blk])
 
 

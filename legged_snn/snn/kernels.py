@@ -121,13 +121,27 @@ def as_np(x) -> np.ndarray:
     return x.detach().contiguous().numpy()
 
 
+@numba.njit(cache=True, inline="always")
+def spike_code(a, T, th):  # pragma: no cover - compiled
+    """The deterministic encoder's spike train of one input as a bit mask (bit t = a spike at step t): PopSAN's
+    regular spikes of stimulation A, v += A; spike when v > th; v -= th (A * T <= th: silent). The one numba copy
+    of equations.encoder_spikes."""
+    code = 0
+    if a * T > th:
+        v = 0 * a
+        for t in range(T):
+            v += a
+            if v > th:
+                v -= th
+                code |= 1 << t
+    return code
+
+
 @numba.njit(parallel=True, cache=True)
 def encode_pass(stim, T, th, counts, offsets, indices, fill):  # pragma: no cover - compiled
     """Deterministic encoder into CSR over rows (t, n) = t * N + n, in two calls:
     fill=False counts the spikes per row into counts (T, N); fill=True writes each spike's column into
-    indices, row (t, n) starting at offsets[t * N + n].
-
-    PopSAN's regular spikes of stimulation A: v += A; spike when v > th; v -= th (A * T <= th: silent)."""
+    indices, row (t, n) starting at offsets[t * N + n]. Each input's train is ``spike_code``'s."""
     N, K = stim.shape
     for n in numba.prange(N):
         cursor = np.zeros(T, dtype=np.int64)
@@ -136,16 +150,15 @@ def encode_pass(stim, T, th, counts, offsets, indices, fill):  # pragma: no cove
                 cursor[t] = offsets[t * N + n]
         row = stim[n]
         for k in range(K):
-            a = row[k]
-            if a * T > th:
-                v = 0 * a
-                for t in range(T):
-                    v += a
-                    if v > th:
-                        v -= th
-                        if fill:
-                            indices[cursor[t]] = k
-                        cursor[t] += 1
+            code = spike_code(row[k], T, th)
+            t = 0
+            while code:
+                if code & 1:
+                    if fill:
+                        indices[cursor[t]] = k
+                    cursor[t] += 1
+                code >>= 1
+                t += 1
         if not fill:
             for t in range(T):
                 counts[t, n] = cursor[t]
