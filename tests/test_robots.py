@@ -25,11 +25,12 @@ TASKS = task_names()
 FACTS = {"a1": (12.454, 0.298), "anymal_c": (52.135, 0.5488), "cassie": (30.468, 0.8547), "g1": (32.107, 0.7842)}
 # policy observation sizes stated by legged_gym / unitree_rl_gym (G1: their 47 + base lin vel 3)
 OBS = {"a1_flat": 48, "a1_rough": 235, "anymal_c_flat": 48, "anymal_c_rough": 235, "cassie_flat": 48,
-       "cassie_rough": 169, "g1_flat": 50, "g1_rough": 237}
+       "cassie_rough": 169, "g1_flat": 50, "g1_rough": 237,
+       "a1_flat_gait": 48 + 4 + 8, "a1_rough_gait": 235 + 4 + 8}  # gait prior: 4 frequency actions, 4 leg phases
 
 
 def robot_of(task: str) -> str:
-    return task.rsplit("_", 1)[0]
+    return next(r for r in sorted(FACTS, key=len, reverse=True) if task.startswith(r + "_"))
 
 
 def test_every_task_has_facts():
@@ -112,6 +113,7 @@ def test_dropped_robot_lands_on_its_feet(task):
     ic.joint_pos_scale, ic.root_vel, ic.root_xy = (1.0, 1.0), 0.0, 0.0  # exactly q0, at rest, on the spawn point
     dr.push_robots = dr.randomize_friction = dr.randomize_base_mass = False
     dr.randomize_motor_strength = dr.randomize_latency = False
+    cfg.gait_prior.mode = "none"  # the robot's own stance at q0 (the gait prior's open loop: tests/test_gait.py)
     env = LocomotionEnv(cfg)
     for _ in range(int(round(0.5 / env.dt))):
         env.step(torch.zeros(2, env.num_actions))  # zero actions = q0 targets
@@ -132,14 +134,16 @@ def test_observation_and_action_sizes_match_the_config(task):
     env = LocomotionEnv(cfg)
     joints, feet = len(cfg.robot.joint_names), len(cfg.robot.foot_bodies)
     scan = cfg.height_scan.x[2] * cfg.height_scan.y[2] if cfg.height_scan.enabled else 0
-    dim = 3 + 3 + 3 + 3 + 3 * joints + 2 * cfg.gait.enabled + scan
+    prior = cfg.gait_prior.mode != "none"  # + one frequency action and a leg phase (sin, cos) per foot
+    actions = joints + feet * prior
+    dim = 3 + 3 + 3 + 3 + 2 * joints + actions + 2 * cfg.gait.enabled + 2 * feet * prior + scan
     obs = env.get_observations()
-    assert env.num_actions == joints == len(cfg.robot.default_joint_pos)
+    assert env.num_actions == actions and joints == len(cfg.robot.default_joint_pos)
     assert obs["policy"].shape == (2, dim) and env.obs_layout.dim == dim
     assert obs["critic"].shape == (2, dim + 2 + feet)
     if task in OBS:
         assert dim == OBS[task]
-    _, rew, _, _ = env.step(torch.zeros(2, joints))
+    _, rew, _, _ = env.step(torch.zeros(2, actions))
     assert rew.shape == (2,)
 
 

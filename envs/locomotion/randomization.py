@@ -17,8 +17,15 @@ def randomize_startup(backend: Backend, cfg: DomainRandCfg, gen: torch.Generator
         lo, hi = cfg.friction_range  # MuJoCo takes a pair's max: every geom gets the average (robot + floor) / 2
         robot = lo + (hi - lo) * torch.rand(n, generator=gen)
         backend.set_friction(ids, (robot + backend.get_friction().to(robot.device)) / 2)  # called once: floor nominal
+    if cfg.randomize_friction and cfg.friction_range[0] < 0:
+        raise ValueError(f"domain_rand.friction_range {tuple(cfg.friction_range)} draws negative friction; give a "
+                         "lower bound >= 0")
     if cfg.randomize_base_mass:
         lo, hi = cfg.added_mass_range
+        mass = float(backend.model.body_mass[backend.info.root_body_id])
+        if mass + lo <= 0:
+            raise ValueError(f"domain_rand.added_mass_range {tuple(cfg.added_mass_range)} kg can make the root "
+                             f"body's mass ({mass:.3g} kg) <= 0; raise the lower bound above {-mass:.3g} kg")
         backend.set_added_mass(ids, lo + (hi - lo) * torch.rand(n, generator=gen))
     if cfg.randomize_motor_strength:
         lo, hi = cfg.motor_strength_range

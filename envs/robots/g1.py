@@ -27,8 +27,9 @@ def g1_env_cfg() -> LocomotionEnvCfg:
                   "knee": 0.025101925, "ankle": 0.00721945}
     r.action_scale = 0.25
     r.foot_bodies = [f"{side}_ankle_roll_link" for side in SIDES]
-    r.penalize_contacts_on = [f"{side}_{part}_link" for side in SIDES
-                              for part in ("hip_pitch", "hip_roll", "hip_yaw", "knee")]
+    # unitree_rl_gym's "hip" and "knee" links; the hip-pitch housing has no collision geom in our model (its
+    # penalty could never fire), so it is not watched (the model builder refuses geomless watched bodies)
+    r.penalize_contacts_on = [f"{side}_{part}_link" for side in SIDES for part in ("hip_roll", "hip_yaw", "knee")]
     r.terminate_after_contacts_on = ["pelvis"]
     r.max_roll, r.max_pitch = 0.8, 1.0  # unitree_rl_gym ends a G1 episode past these (rad)
     r.init_pos = (0.0, 0.0, 0.8)

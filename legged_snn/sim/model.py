@@ -86,6 +86,14 @@ def _per_joint(value: Sequence[float] | float, n: int, name: str) -> np.ndarray:
     return arr
 
 
+def _mesh_hint(message: str) -> str:
+    """MuJoCo's message, plus the two fixes when it is about a mesh file it could not open."""
+    if "Error opening file" in message or "mesh" in message.lower():
+        message += ("; the URDF's mesh files are not where it points: use primitive collision shapes (box, cylinder, "
+                    "sphere) or put the meshes at the URDF's filename paths")
+    return message
+
+
 def load_urdf(path: str) -> mujoco.MjSpec:
     """Parse a URDF into an MjSpec, with a one-line error for a missing or broken file."""
     full = repo_path(path)
@@ -95,7 +103,7 @@ def load_urdf(path: str) -> mujoco.MjSpec:
         spec = mujoco.MjSpec.from_file(full)
     except Exception as exc:  # mujoco raises ValueError with a multi-line parser message
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"URDF {full} failed to parse: {first}") from None
+        raise ModelError(f"URDF {full} failed to parse: {_mesh_hint(first)}") from None
     spec.compiler.fusestatic = False
     return spec
 
@@ -114,10 +122,20 @@ def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
         if lost:
             have = sorted(b for b in bodies if b != "world")
             raise ModelError(f"URDF {cfg.urdf} lacks {kind}(s) {lost}; it has {have}")
+    with_geoms = sorted(b.name for b in spec.bodies if b.name != "world" and len(b.geoms) > 0)
+    for kind, names in (("foot body", cfg.foot_bodies), ("contact body", cfg.contact_bodies)):
+        bare = [b for b in names if not bodies[b].geoms]
+        if bare:  # e.g. a vendor URDF's massless root fixed to the real trunk: its contacts are never seen
+            raise ModelError(f"URDF {cfg.urdf} {kind}(s) {bare} have no collision geoms, so their contacts are never "
+                             f"seen; name bodies that have them: {with_geoms}")
     roots = [b for b in spec.worldbody.bodies]
     if len(roots) != 1:
         raise ModelError(f"URDF {cfg.urdf} must have one root link, found {[b.name for b in roots]}")
     root = roots[0]
+    if root.mass <= 0 and not root.geoms:  # the free joint would carry a dummy link (vendor URDFs' "base")
+        children = [b.name for b in root.bodies]
+        raise ModelError(f"URDF {cfg.urdf} root link {root.name!r} has no mass and no geoms (a dummy fixed to "
+                         f"{children}); make the real body the root: delete {root.name!r} and its fixed joint")
     root.pos = list(cfg.init_pos)
     root.add_freejoint(name="root")
     root.add_site(name="imu", pos=[0, 0, 0], size=[0.01, 0, 0])
@@ -215,7 +233,8 @@ def build_model(cfg: ModelCfg) -> tuple[mujoco.MjModel, ModelInfo]:
     try:
         model = spec.compile()
     except Exception as exc:
-        raise ModelError(f"model from {cfg.urdf} failed to compile: {str(exc).strip().splitlines()[0]}") from None
+        first = str(exc).strip().splitlines()[0]
+        raise ModelError(f"model from {cfg.urdf} failed to compile: {_mesh_hint(first)}") from None
     jids = [model.joint(n).id for n in cfg.joint_names]
     info = ModelInfo(
         joint_qpos_adr=model.jnt_qposadr[jids].copy(),

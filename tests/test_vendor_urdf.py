@@ -1,0 +1,73 @@
+"""Vendor-style URDFs fail at load time with the fix in one line: a massless dummy root, a watched body without
+collision geoms, missing collision meshes, and randomization ranges that would make a mass or a friction negative."""
+
+from __future__ import annotations
+
+import pytest
+
+from envs.locomotion.env import LocomotionEnv
+from envs.robots.a1 import a1_env_cfg
+from legged_snn.sim.model import ModelCfg, ModelError, build_model
+
+LEG = """
+  <joint name="hip" type="revolute"><parent link="trunk"/><child link="leg"/><origin xyz="0 0 -0.1"/>
+    <axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="10" velocity="10"/></joint>
+  <link name="leg"><inertial><mass value="1"/><inertia ixx="0.01" iyy="0.01" izz="0.01" ixy="0" ixz="0" iyz="0"/>
+    </inertial><collision><geometry>{leg_geometry}</geometry></collision></link>
+  <joint name="foot_fixed" type="fixed"><parent link="leg"/><child link="foot"/><origin xyz="0 0 -0.2"/></joint>
+  <link name="foot"><collision><geometry><sphere radius="0.02"/></geometry></collision></link>
+"""
+TRUNK = """<link name="trunk"><inertial><mass value="5"/>
+    <inertia ixx="0.1" iyy="0.1" izz="0.1" ixy="0" ixz="0" iyz="0"/></inertial>
+    <collision><geometry><box size="0.3 0.2 0.1"/></geometry></collision></link>"""
+
+
+def _urdf(tmp_path, dummy_root: bool, leg_geometry: str = '<box size="0.02 0.02 0.2"/>') -> str:
+    root = ('<link name="base"/>\n  <joint name="base_fixed" type="fixed"><parent link="base"/>'
+            '<child link="trunk"/></joint>')
+    leg = LEG.format(leg_geometry=leg_geometry)
+    body = f'<robot name="vendor">\n  {root if dummy_root else ""}\n  {TRUNK}\n{leg}</robot>'
+    path = tmp_path / "vendor.urdf"
+    path.write_text(body)
+    return str(path)
+
+
+def _cfg(urdf: str, contact: list[str]) -> ModelCfg:
+    return ModelCfg(urdf=urdf, joint_names=["hip"], foot_bodies=["foot"], contact_bodies=contact)
+
+
+def test_the_plain_robot_builds(tmp_path):
+    model, info = build_model(_cfg(_urdf(tmp_path, dummy_root=False), ["trunk"]))
+    assert info.total_mass == pytest.approx(6.0, abs=0.05)  # + the foot sphere's mass from its volume
+
+
+def test_a_watched_body_without_geoms_names_the_ones_with_geoms(tmp_path):
+    with pytest.raises(ModelError, match=r"contact body\(s\) \['base'\] have no collision geoms.*'trunk'") as e:
+        build_model(_cfg(_urdf(tmp_path, dummy_root=True), ["base"]))
+    assert "\n" not in str(e.value)
+
+
+def test_a_massless_dummy_root_is_refused_with_the_fix(tmp_path):
+    with pytest.raises(ModelError, match=r"root link 'base' has no mass .* delete 'base' and its fixed joint"):
+        build_model(_cfg(_urdf(tmp_path, dummy_root=True), ["trunk"]))
+
+
+def test_missing_collision_meshes_name_the_two_fixes(tmp_path):
+    urdf = _urdf(tmp_path, dummy_root=False, leg_geometry='<mesh filename="../meshes/calf.dae"/>')
+    with pytest.raises(ModelError, match="calf.dae.*use primitive collision shapes .* or put the meshes") as e:
+        build_model(_cfg(urdf, ["trunk"]))
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("field, value, needle", [
+    ("added_mass_range", (-6.0, 1.0), "can make the root body's mass (4.71 kg) <= 0"),
+    ("friction_range", (-0.2, 1.0), "draws negative friction"),
+])
+def test_randomization_that_breaks_physics_is_refused(field, value, needle):
+    cfg = a1_env_cfg()
+    cfg.env.num_envs = 2
+    cfg.domain_rand.randomize_base_mass = True
+    setattr(cfg.domain_rand, field, value)
+    with pytest.raises(ValueError, match=f"domain_rand.{field}") as e:
+        LocomotionEnv(cfg)
+    assert needle in str(e.value)
