@@ -1,0 +1,167 @@
+"""Check a robot description before training on it: what the env will see, and every problem with its fix.
+
+    python -m legged_snn.robot_check resources/urdf/a1/a1.urdf --task a1_flat [--json]
+
+Loads the URDF the way the env does and reports the links (mass, inertia), the root link (where the free joint
+goes), the joints (limits, effort), the total mass and, with ``--task``, the task's feet and watched bodies with
+their collision geoms and the base height standing at the task's q0 after 2 s of PD settling on flat ground (the
+number docs/new_robot.md asks for). Exit 0 when no problem is found, 1 otherwise, 2 for bad flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+import mujoco
+import numpy as np
+
+from legged_snn.sim.model import ModelError, build_model, load_urdf, repo_path
+
+SETTLE_S = 2.0  # seconds of PD settling before the standing height is read
+
+
+def _links(spec: mujoco.MjSpec) -> list[dict]:
+    out = []
+    for b in spec.bodies:
+        if b.name == "world":
+            continue
+        kinds = [mujoco.mjtGeom(g.type).name.removeprefix("mjGEOM_").lower() for g in b.geoms]
+        out.append({"name": b.name, "mass_kg": round(float(b.mass), 4),
+                    "inertia_diag": [round(float(x), 6) for x in b.inertia], "collision_geoms": kinds})
+    return out
+
+
+def _joints(spec: mujoco.MjSpec) -> list[dict]:
+    out = []
+    for j in spec.joints:
+        limited = j.limited != mujoco.mjtLimited.mjLIMITED_FALSE and j.range[0] < j.range[1]
+        out.append({"name": j.name, "type": mujoco.mjtJoint(j.type).name.removeprefix("mjJNT_").lower(),
+                    "range": [float(j.range[0]), float(j.range[1])] if limited else None,
+                    "effort": float(j.actfrcrange[1]) if j.actfrclimited else None})
+    return out
+
+
+def _urdf_problems(links: list[dict], joints: list[dict], roots: list[str]) -> list[str]:
+    problems = []
+    if len(roots) != 1:
+        problems.append(f"{len(roots)} root links {roots}: give the URDF one root (the base or pelvis)")
+    for link in links:
+        if "mesh" in link["collision_geoms"]:
+            problems.append(f"link {link['name']} collides with a mesh: use primitive shapes (box, cylinder, sphere, "
+                            "capsule); meshes are slow to collide and hide geometry errors")
+        if link["mass_kg"] <= 0 and not link["collision_geoms"]:
+            problems.append(f"link {link['name']} has no mass and no geoms: fold it into its parent or child (a "
+                            "massless root or watched body breaks the free joint and contact sensing)")
+    for j in joints:
+        if j["type"] == "hinge" and j["effort"] is None:
+            problems.append(f"joint {j['name']} has no effort limit: add <limit effort=...>")
+        if j["type"] == "hinge" and j["range"] is None:
+            problems.append(f"joint {j['name']} has no position limits: add <limit lower=... upper=...>")
+    return problems
+
+
+def _standing_height(model: mujoco.MjModel, info, q0: np.ndarray, init_pos) -> float:
+    """Base height (m) above the floor after SETTLE_S of PD control to ``q0`` from ``init_pos``."""
+    data = mujoco.MjData(model)
+    data.qpos[:3], data.qpos[3:7] = init_pos, (1, 0, 0, 0)
+    data.qpos[info.joint_qpos_adr] = q0
+    data.ctrl[:] = q0
+    for _ in range(int(round(SETTLE_S / model.opt.timestep))):
+        mujoco.mj_step(model, data)
+    return float(data.qpos[2])
+
+
+def _task_report(urdf: str, task: str) -> tuple[dict, list[str]]:
+    import envs.tasks  # noqa: F401  (registers the tasks)
+    from envs.locomotion.env import model_cfg
+    from legged_snn.registry import load
+
+    env_cfg, _ = load(task)
+    env_cfg.robot.urdf = urdf
+    env_cfg.terrain = None  # flat ground for the standing height
+    r = env_cfg.robot
+    try:
+        model, info = build_model(model_cfg(env_cfg))
+    except (ModelError, ValueError) as exc:
+        return {"task": task}, [f"{str(exc).splitlines()[0]}"]
+    watched = {"feet": list(r.foot_bodies), "penalized": list(r.penalize_contacts_on),
+               "terminating": list(r.terminate_after_contacts_on)}
+    geoms = {name: int(model.body_geomnum[model.body(name).id]) for names in watched.values() for name in names}
+    q0 = np.array([r.default_joint_pos[j] for j in r.joint_names])
+    height = _standing_height(model, info, q0, r.init_pos)
+    report = {"task": task, "watched_bodies": watched, "collision_geoms_per_watched_body": geoms,
+              "standing_height_m": round(height, 4), "init_pos_z_m": float(r.init_pos[2])}
+    problems = []
+    if height < 0.5 * float(r.init_pos[2]) - 0.05:
+        problems.append(f"after {SETTLE_S:g} s at q0 the base is at {height:.3f} m, far below the spawn height "
+                        f"{r.init_pos[2]:.3f} m: it fell or folded; check robot.default_joint_pos and the gains")
+    return report, problems
+
+
+def check(urdf: str, task: str | None = None) -> dict:
+    """The report as a dict: ``problems`` lists each problem with its fix (empty when none is found)."""
+    try:
+        spec = load_urdf(urdf)
+    except ModelError as exc:
+        return {"urdf": urdf, "problems": [str(exc)]}
+    links, joints = _links(spec), _joints(spec)
+    roots = [b.name for b in spec.worldbody.bodies]
+    report = {"urdf": repo_path(urdf), "root_link": roots[0] if len(roots) == 1 else roots,
+              "free_joint_on": roots[0] if len(roots) == 1 else None, "links": links, "joints": joints}
+    problems = _urdf_problems(links, joints, roots)
+    try:
+        model = spec.compile()
+        report["total_mass_kg"] = round(float(model.body_subtreemass[0]), 4)
+    except Exception as exc:  # mujoco's compile error (e.g. a mesh file it cannot open)
+        problems.append(f"MuJoCo cannot compile it: {str(exc).strip().splitlines()[0]}")
+    if task:
+        extra, task_problems = _task_report(urdf, task)
+        report.update(extra)
+        problems += [p for p in task_problems if p not in problems]
+    report["problems"] = problems
+    return report
+
+
+def _print(report: dict) -> None:
+    print(f"URDF {report['urdf']}")
+    if "links" in report:
+        print(f"root link {report['root_link']!r} (the free joint goes here); total mass "
+              f"{report.get('total_mass_kg', '?')} kg")
+        for link in report["links"]:
+            print(f"  link {link['name']:<28} {link['mass_kg']:8.3f} kg  geoms {link['collision_geoms']}")
+        for j in report["joints"]:
+            print(f"  joint {j['name']:<27} {j['type']:<6} range {j['range']}  effort {j['effort']}")
+    if "standing_height_m" in report:
+        print(f"task {report['task']}: standing height at q0 after {SETTLE_S:g} s: {report['standing_height_m']} m")
+        for name, n in report["collision_geoms_per_watched_body"].items():
+            print(f"  watched body {name:<24} {n} collision geom(s)")
+    for p in report["problems"]:
+        print(f"problem: {p}")
+    print("no problems found" if not report["problems"] else f"{len(report['problems'])} problem(s)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m legged_snn.robot_check", description=__doc__.splitlines()[0])
+    p.add_argument("urdf", help="the robot's URDF")
+    p.add_argument("--task", help="a registered task whose robot config (joints, feet, q0, gains) to check with it")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    args = p.parse_args(argv)
+    if args.task:
+        import envs.tasks  # noqa: F401
+        from legged_snn.registry import task_names
+
+        if args.task not in task_names():
+            p.error(f"unknown task {args.task!r}; known tasks: {', '.join(task_names())}")
+    report = check(args.urdf, args.task)
+    if args.json:
+        print(json.dumps(report, default=lambda o: dataclasses.asdict(o) if dataclasses.is_dataclass(o) else str(o)))
+    else:
+        _print(report)
+    return 0 if not report["problems"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""python -m legged_snn.robot_check: the shipped A1 passes with its standing height; vendor-style URDFs get each
+problem with its fix; JSON for scripts; exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from legged_snn import robot_check
+from tests.test_vendor_urdf import _urdf
+
+
+def test_the_a1_passes_and_reports_its_standing_height(capsys):
+    assert robot_check.main(["resources/urdf/a1/a1.urdf", "--task", "a1_flat", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["problems"] == [] and report["root_link"] == "base"
+    assert report["total_mass_kg"] == pytest.approx(12.454, abs=2e-3)
+    assert 0.2 < report["standing_height_m"] < 0.35  # legged_gym's soft gains (kp 20) sag below the q0 geometry
+    assert report["collision_geoms_per_watched_body"]["FR_foot"] == 1
+    assert {j["name"] for j in report["joints"]} >= {"FR_hip_joint", "RL_calf_joint"}
+
+
+def test_a_vendor_urdf_gets_every_problem_with_its_fix(tmp_path, capsys):
+    urdf = _urdf(tmp_path, dummy_root=True, leg_geometry='<mesh filename="../meshes/calf.dae"/>')
+    assert robot_check.main([urdf]) == 1
+    out = capsys.readouterr().out
+    assert "link base has no mass and no geoms: fold it into its parent or child" in out
+    assert "link leg collides with a mesh: use primitive shapes" in out
+    assert "MuJoCo cannot compile it" in out and "calf.dae" in out
+    assert "problem(s)" in out.splitlines()[-1]
+
+
+def test_bad_flags_exit_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        robot_check.main(["resources/urdf/a1/a1.urdf", "--task", "a1_flying"])
+    assert e.value.code == 2 and "unknown task 'a1_flying'" in capsys.readouterr().err
+    report = robot_check.check("resources/urdf/none.urdf")
+    assert report["problems"] and "URDF not found" in report["problems"][0]
