@@ -27,7 +27,7 @@ ENV_RULES = {
     "terrain.num_rows": AT_LEAST_ONE, "terrain.num_cols": AT_LEAST_ONE, "terrain.horizontal_scale": POSITIVE,
     "gait_prior.mode": (lambda v: v == "none" or v in _gaits(), "must be none, trot, pace, bound or walk"),
     "gait_prior.frequency": POSITIVE, "gait_prior.frequency_scale": NON_NEGATIVE,
-    "gait_prior.swing_height": NON_NEGATIVE, "gait_prior.residual_scale": NON_NEGATIVE,
+    "gait_prior.swing_height": NON_NEGATIVE, "gait_prior.residual_scale": POSITIVE,
     "gait_prior.stance_fraction": (lambda v: 0 < v < 1, "must be in (0, 1)"),
     "terrain.vertical_scale": POSITIVE, "terrain.border_size": NON_NEGATIVE, "terrain.difficulty_range": ORDERED,
 }

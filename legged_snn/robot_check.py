@@ -52,9 +52,6 @@ def _urdf_problems(links: list[dict], joints: list[dict], roots: list[str]) -> l
         if "mesh" in link["collision_geoms"]:
             problems.append(f"link {link['name']} collides with a mesh: use primitive shapes (box, cylinder, sphere, "
                             "capsule); meshes are slow to collide and hide geometry errors")
-        if link["mass_kg"] <= 0 and not link["collision_geoms"]:
-            problems.append(f"link {link['name']} has no mass and no geoms: fold it into its parent or child (a "
-                            "massless root or watched body breaks the free joint and contact sensing)")
     for j in joints:
         if j["type"] == "hinge" and j["effort"] is None:
             problems.append(f"joint {j['name']} has no effort limit: add <limit effort=...>")
@@ -112,6 +109,12 @@ def check(urdf: str, task: str | None = None) -> dict:
     report = {"urdf": repo_path(urdf), "root_link": roots[0] if len(roots) == 1 else roots,
               "free_joint_on": roots[0] if len(roots) == 1 else None, "links": links, "joints": joints}
     problems = _urdf_problems(links, joints, roots)
+    root = next((link for link in links if len(roots) == 1 and link["name"] == roots[0]), None)
+    if root and root["mass_kg"] <= 0 and not root["collision_geoms"]:  # model.py folds it (vendor URDFs)
+        child = [b.name for b in spec.worldbody.bodies[0].bodies]
+        report["notes"] = [f"root link {root['name']} has no mass and no geoms: the loader makes its child {child} "
+                           "the root (the free joint goes there); watch that body, not the dummy"]
+        report["free_joint_on"] = child[0] if len(child) == 1 else None
     try:
         model = spec.compile()
         report["total_mass_kg"] = round(float(model.body_subtreemass[0]), 4)
@@ -128,7 +131,7 @@ def check(urdf: str, task: str | None = None) -> dict:
 def _print(report: dict) -> None:
     print(f"URDF {report['urdf']}")
     if "links" in report:
-        print(f"root link {report['root_link']!r} (the free joint goes here); total mass "
+        print(f"root link {report['root_link']!r}; the free joint goes on {report['free_joint_on']!r}; total mass "
               f"{report.get('total_mass_kg', '?')} kg")
         for link in report["links"]:
             print(f"  link {link['name']:<28} {link['mass_kg']:8.3f} kg  geoms {link['collision_geoms']}")
@@ -138,6 +141,8 @@ def _print(report: dict) -> None:
         print(f"task {report['task']}: standing height at q0 after {SETTLE_S:g} s: {report['standing_height_m']} m")
         for name, n in report["collision_geoms_per_watched_body"].items():
             print(f"  watched body {name:<24} {n} collision geom(s)")
+    for note in report.get("notes", []):
+        print(f"note: {note}")
     for p in report["problems"]:
         print(f"problem: {p}")
     print("no problems found" if not report["problems"] else f"{len(report['problems'])} problem(s)")

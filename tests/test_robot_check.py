@@ -25,7 +25,7 @@ def test_a_vendor_urdf_gets_every_problem_with_its_fix(tmp_path, capsys):
     urdf = _urdf(tmp_path, dummy_root=True, leg_geometry='<mesh filename="../meshes/calf.dae"/>')
     assert robot_check.main([urdf]) == 1
     out = capsys.readouterr().out
-    assert "link base has no mass and no geoms: fold it into its parent or child" in out
+    assert "note: root link base has no mass and no geoms: the loader makes its child ['trunk'] the root" in out
     assert "link leg collides with a mesh: use primitive shapes" in out
     assert "MuJoCo cannot compile it" in out and "calf.dae" in out
     assert "problem(s)" in out.splitlines()[-1]

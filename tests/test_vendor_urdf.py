@@ -3,6 +3,7 @@ collision geoms, missing collision meshes, and randomization ranges that would m
 
 from __future__ import annotations
 
+import mujoco
 import pytest
 
 from envs.locomotion.env import LocomotionEnv
@@ -15,17 +16,19 @@ LEG = """
   <link name="leg"><inertial><mass value="1"/><inertia ixx="0.01" iyy="0.01" izz="0.01" ixy="0" ixz="0" iyz="0"/>
     </inertial><collision><geometry>{leg_geometry}</geometry></collision></link>
   <joint name="foot_fixed" type="fixed"><parent link="leg"/><child link="foot"/><origin xyz="0 0 -0.2"/></joint>
-  <link name="foot"><collision><geometry><sphere radius="0.02"/></geometry></collision></link>
+  <link name="foot">{foot_collision}</link>
 """
 TRUNK = """<link name="trunk"><inertial><mass value="5"/>
     <inertia ixx="0.1" iyy="0.1" izz="0.1" ixy="0" ixz="0" iyz="0"/></inertial>
     <collision><geometry><box size="0.3 0.2 0.1"/></geometry></collision></link>"""
 
 
-def _urdf(tmp_path, dummy_root: bool, leg_geometry: str = '<box size="0.02 0.02 0.2"/>') -> str:
+def _urdf(tmp_path, dummy_root: bool, leg_geometry: str = '<box size="0.02 0.02 0.2"/>',
+          foot_collision: bool = True) -> str:
     root = ('<link name="base"/>\n  <joint name="base_fixed" type="fixed"><parent link="base"/>'
             '<child link="trunk"/></joint>')
-    leg = LEG.format(leg_geometry=leg_geometry)
+    sphere = '<collision><geometry><sphere radius="0.02"/></geometry></collision>'
+    leg = LEG.format(leg_geometry=leg_geometry, foot_collision=sphere if foot_collision else "")
     body = f'<robot name="vendor">\n  {root if dummy_root else ""}\n  {TRUNK}\n{leg}</robot>'
     path = tmp_path / "vendor.urdf"
     path.write_text(body)
@@ -42,14 +45,26 @@ def test_the_plain_robot_builds(tmp_path):
 
 
 def test_a_watched_body_without_geoms_names_the_ones_with_geoms(tmp_path):
-    with pytest.raises(ModelError, match=r"contact body\(s\) \['base'\] have no collision geoms.*'trunk'") as e:
-        build_model(_cfg(_urdf(tmp_path, dummy_root=True), ["base"]))
+    with pytest.raises(ModelError, match=r"foot body\(s\) \['foot'\] have no collision geoms.*'leg', 'trunk'") as e:
+        build_model(_cfg(_urdf(tmp_path, dummy_root=False, foot_collision=False), ["trunk"]))
     assert "\n" not in str(e.value)
+    # the vendor A1's termination on its dummy "base": told which body to watch instead
+    with pytest.raises(ModelError, match=r"'base' is a massless dummy link, folded into 'trunk'; watch 'trunk'"):
+        build_model(_cfg(_urdf(tmp_path, dummy_root=True), ["base"]))
 
 
-def test_a_massless_dummy_root_is_refused_with_the_fix(tmp_path):
-    with pytest.raises(ModelError, match=r"root link 'base' has no mass .* delete 'base' and its fixed joint"):
-        build_model(_cfg(_urdf(tmp_path, dummy_root=True), ["trunk"]))
+def test_a_massless_dummy_root_is_folded_into_the_trunk(tmp_path, capsys):
+    model, info = build_model(_cfg(_urdf(tmp_path, dummy_root=True), ["trunk"]))
+    assert "root link 'base' has no mass; the free joint goes on 'trunk'" in capsys.readouterr().out
+    assert model.body(info.root_body_id).name == "trunk" and "base" not in [model.body(i).name
+                                                                          for i in range(model.nbody)]
+    assert info.total_mass == pytest.approx(6.0, abs=0.05)
+    # a fall on the trunk is seen by its contact sensor: drop it upside down onto the floor
+    data = mujoco.MjData(model)
+    data.qpos[:3], data.qpos[3:7] = (0, 0, 0.2), (0, 1, 0, 0)
+    for _ in range(200):
+        mujoco.mj_step(model, data)
+    assert data.sensor("contact_trunk").data[0] > 0
 
 
 def test_missing_collision_meshes_name_the_two_fixes(tmp_path):

@@ -108,9 +108,31 @@ def load_urdf(path: str) -> mujoco.MjSpec:
     return spec
 
 
+def _fold_dummy_root(spec: mujoco.MjSpec, urdf: str) -> tuple[str, str] | None:
+    """A vendor URDF's massless, geomless root link fixed to the real body (legged_gym's A1: ``base`` -> ``trunk``):
+    that body becomes the root and gets the free joint (said in one line); returns (dummy, body) names, or None.
+    Any other massless root is an error."""
+    roots = list(spec.worldbody.bodies)
+    if len(roots) != 1 or roots[0].mass > 0 or roots[0].geoms:
+        return None
+    dummy, children = roots[0], list(roots[0].bodies)
+    if len(children) != 1 or children[0].joints:
+        raise ModelError(f"URDF {urdf} root link {dummy.name!r} has no mass and no geoms and is not fixed to one "
+                         f"body (children {[b.name for b in children]}); make the real body the root")
+    name, child, child_name = dummy.name, children[0], children[0].name
+    spec.copy_during_attach = True
+    frame = spec.worldbody.add_frame()
+    frame.pos, frame.quat = dummy.pos, dummy.quat
+    frame.attach_body(child, "", "")  # a copy under the world, names kept
+    spec.delete(dummy)
+    print(f"note: URDF {urdf}: root link {name!r} has no mass; the free joint goes on {child_name!r}, fixed to it")
+    return name, child_name
+
+
 def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
     """Return the full simulation spec for one robot (not yet compiled)."""
     spec = load_urdf(cfg.urdf)
+    folded = _fold_dummy_root(spec, cfg.urdf)
     bodies = {b.name: b for b in spec.bodies}
     joints = {j.name: j for j in spec.joints}
     missing = [j for j in cfg.joint_names if j not in joints]
@@ -119,6 +141,9 @@ def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
                          f"joints are {sorted(joints)}")
     for kind, names in (("foot body", cfg.foot_bodies), ("contact body", cfg.contact_bodies)):
         lost = [b for b in names if b not in bodies]
+        if folded and folded[0] in lost:
+            raise ModelError(f"URDF {cfg.urdf} {kind}(s) {lost}: {folded[0]!r} is a massless dummy link, folded into "
+                             f"{folded[1]!r}; watch {folded[1]!r} instead")
         if lost:
             have = sorted(b for b in bodies if b != "world")
             raise ModelError(f"URDF {cfg.urdf} lacks {kind}(s) {lost}; it has {have}")
@@ -132,10 +157,6 @@ def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
     if len(roots) != 1:
         raise ModelError(f"URDF {cfg.urdf} must have one root link, found {[b.name for b in roots]}")
     root = roots[0]
-    if root.mass <= 0 and not root.geoms:  # the free joint would carry a dummy link (vendor URDFs' "base")
-        children = [b.name for b in root.bodies]
-        raise ModelError(f"URDF {cfg.urdf} root link {root.name!r} has no mass and no geoms (a dummy fixed to "
-                         f"{children}); make the real body the root: delete {root.name!r} and its fixed joint")
     root.pos = list(cfg.init_pos)
     root.add_freejoint(name="root")
     root.add_site(name="imu", pos=[0, 0, 0], size=[0.01, 0, 0])
