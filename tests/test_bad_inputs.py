@@ -98,6 +98,8 @@ def _run_dir(logs) -> str:
     ("train.py", ["--gait=gallop"], ["gait_prior.mode must be none, trot, pace, bound or walk", "gallop"]),
     ("train.py", ["--task=cassie_flat", "--gait=trot"], ["the gait prior maps legs of", "use --gait none"]),
     ("train.py", ["--gait=trot", "--cfg", "gait_prior.stance_fraction=1"], ["stance_fraction must be in (0, 1)"]),
+    ("train.py", ["--gait=trot", "--cfg", "gait_prior.residual_scale=0"], ["residual_scale must be > 0"]),
+    ("train.py", ["--cfg", "domain_rand.friction_range=[-0.2, 1.0]"], ["draws negative friction"]),
     ("play.py", ["--task=a1_rough"], ["no runs of a1_rough", "python train.py --task=a1_rough"]),
     ("play.py", ["--task=a1_flat", "--load_run=nope"], ["--load_run nope not found"]),
     ("play.py", ["--task=a1_flat", "--video=clip.gif"], ["ending in .mp4"]),
