@@ -245,6 +245,10 @@ def plot(curves: list[dict], path: str, window: int) -> None:
             axes[0, col].plot(x, c["raw"], color=line.get_color(), alpha=0.25, lw=0.8)
             if episode:
                 axes[1, col].plot(x, c["episode_smooth"], color=line.get_color(), lw=1.8)
+            if c.get("joined_at") is not None:  # the resume: episodes restart there (the env state was not kept)
+                seam = float(x[int(np.searchsorted(c["its"], c["joined_at"]))])
+                for row in range(rows):
+                    axes[row, col].axvline(seam, color=line.get_color(), ls=":", lw=1.0)
     for row in range(rows):
         for col, xl in enumerate(("env steps (millions)", "wall-clock minutes")):
             ax = axes[row, col]
