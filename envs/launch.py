@@ -109,23 +109,24 @@ def _snn_flags(args: argparse.Namespace) -> dict:
     return {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in flags.items() if v is not None}
 
 
-def trained_policy(run_dir: str) -> dict | None:
-    """The policy section of a run's params/train.yaml (actor type, sizes, SNN settings), if present."""
-    path = os.path.join(run_dir, "params", "train.yaml")
+def _run_params(run_dir: str, name: str, section: str):
+    """One section of a run's params/<name>.yaml, or None when the file or the section is missing."""
+    path = os.path.join(run_dir, "params", f"{name}.yaml")
     if not os.path.isfile(path):
         return None
     with open(path) as f:
-        return (yaml.safe_load(f) or {}).get("policy")
+        return (yaml.safe_load(f) or {}).get(section)
+
+
+def trained_policy(run_dir: str) -> dict | None:
+    """The policy section of a run's params/train.yaml (actor type, sizes, SNN settings), if present."""
+    return _run_params(run_dir, "train", "policy")
 
 
 def trained_gait(run_dir: str) -> dict | None:
     """The gait prior of a run's params/env.yaml, if it trained with one (its actions and observations depend on
     it, so a resumed or played run uses it unless --gait says otherwise)."""
-    path = os.path.join(run_dir, "params", "env.yaml")
-    if not os.path.isfile(path):
-        return None
-    with open(path) as f:
-        gait = (yaml.safe_load(f) or {}).get("gait_prior")
+    gait = _run_params(run_dir, "env", "gait_prior")
     return gait if isinstance(gait, dict) and gait.get("mode", "none") != "none" else None
 
 

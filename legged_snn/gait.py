@@ -164,6 +164,7 @@ class GaitGenerator:
         self.knee = knee_branch(q0, legs)
         self.nominal = foot_position(q0, legs)  # (L, 3) m
         self.offsets = torch.tensor([GAITS[cfg.mode][r] for r in legs.roles])
+        self._columns = legs.joints.flatten()  # (3 L,) where each leg's angles go in the action order
         self.phase = self.offsets.expand(num_envs, -1).clone()  # (N, L) periods
 
     @property
@@ -183,7 +184,7 @@ class GaitGenerator:
         """(N, J) the generator's joint angles (rad): the legs' inverse kinematics, the default elsewhere."""
         q = leg_ik(self.feet(), self.legs, self.knee)
         out = self.default_q.expand(q.shape[0], -1).clone()
-        out[:, self.legs.joints.flatten()] = q.reshape(q.shape[0], -1)
+        out[:, self._columns] = q.reshape(q.shape[0], -1)
         return out
 
     def targets(self, actions: torch.Tensor) -> torch.Tensor:

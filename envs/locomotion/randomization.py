@@ -13,13 +13,13 @@ def randomize_startup(backend: Backend, cfg: DomainRandCfg, gen: torch.Generator
     returns each env's action latency (N,) in physics steps, or None when latency is off."""
     n = backend.num_envs
     ids = torch.arange(n)
+    if cfg.randomize_friction and cfg.friction_range[0] < 0:  # checked before anything is drawn or set
+        raise ValueError(f"domain_rand.friction_range {tuple(cfg.friction_range)} draws negative friction; give a "
+                         "lower bound >= 0")
     if cfg.randomize_friction:  # legged_gym draws the robot's friction; Isaac Gym averages it with the floor's,
         lo, hi = cfg.friction_range  # MuJoCo takes a pair's max: every geom gets the average (robot + floor) / 2
         robot = lo + (hi - lo) * torch.rand(n, generator=gen)
         backend.set_friction(ids, (robot + backend.get_friction().to(robot.device)) / 2)  # called once: floor nominal
-    if cfg.randomize_friction and cfg.friction_range[0] < 0:
-        raise ValueError(f"domain_rand.friction_range {tuple(cfg.friction_range)} draws negative friction; give a "
-                         "lower bound >= 0")
     if cfg.randomize_base_mass:
         lo, hi = cfg.added_mass_range
         mass = float(backend.model.body_mass[backend.info.root_body_id])

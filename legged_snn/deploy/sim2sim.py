@@ -17,8 +17,10 @@ import sys
 
 import mujoco
 import numpy as np
+import torch
 
 from legged_snn.export import ExportError, check_onnx_matches, load_metadata
+from legged_snn.gait import from_description
 from legged_snn.sim.model import ModelCfg, ModelError, build_model
 
 FORMAT = "legged_snn.policy/1"
@@ -69,10 +71,6 @@ class Sim2Sim:
         self.state_shape = meta.get("snn", {}).get("state_shape")
         self.gait_prior = None  # the foot-trajectory generator the actions are residuals of, from policy.json alone
         if meta.get("gait_prior"):
-            import torch
-
-            from legged_snn.gait import from_description
-
             try:
                 self.gait_prior = from_description(meta["gait_prior"], torch.from_numpy(self.q0), 1,
                                                    meta["control_dt"])
@@ -133,8 +131,6 @@ class Sim2Sim:
         clip = self.meta["clip_actions"]
         self.actions = np.clip(action[0].astype(np.float64), -clip, clip)
         if self.gait_prior is not None:
-            import torch
-
             self.data.ctrl[:] = self.gait_prior.targets(torch.from_numpy(self.actions).float()[None])[0].numpy()
         else:
             self.data.ctrl[:] = self.q0 + self.meta["action_scale"] * self.actions
