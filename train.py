@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             session.close()
         except PolicyNaNError as exc:
             raise UserError(f"{exc} at iteration {session.runner.current_learning_iteration}; "
-                            f"{_last_good(session)}") from None
+                            f"{_blowups(session, args.task)}{_last_good(session)}") from None
         except StopRequested:
             if session.log_dir is None:  # a distributed rank other than 0: rank 0 saves
                 session.close()
@@ -72,6 +72,16 @@ def _drop_empty_run(session) -> None:
     if session and session.log_dir and os.path.isdir(session.log_dir) and \
             not any(f.startswith("model_") for f in os.listdir(session.log_dir)):
         shutil.rmtree(session.log_dir, ignore_errors=True)
+
+
+def _blowups(session, task: str) -> str:
+    """The likely cause of a NaN policy when the simulation diverged during the run (empty when it never did)."""
+    n = int(getattr(session.env, "blowups_total", 0))
+    if n == 0:
+        return ""
+    urdf = session.env.cfg.robot.urdf
+    return (f"the simulation blew up {n} times before (robot model, gains or randomization: check with "
+            f"python -m legged_snn.robot_check {urdf} --task {task}); ")
 
 
 def _last_good(session) -> str:

@@ -78,7 +78,8 @@ def main() -> None:
            "decoder": net.decoder_kind, "history": session.train_cfg.policy.snn.get("history", "stack"),
            "snn_macs": rep.snn_macs, "mlp_macs": rep.mlp_macs, "neuron_updates": rep.neuron_updates,
            "update_ops": rep.update_ops,
-           "firing_rates": {k: round(v, 4) for k, v in rep.firing_rates.items()}}
+           "firing_rates": {k: round(v, 4) for k, v in rep.firing_rates.items()},
+           "per_layer": {k: {f: round(v, 1) for f, v in e.items()} for k, e in rep.per_layer.items()}}
     print(json.dumps(out) if opts.json else out)
 
 

@@ -48,10 +48,6 @@ def _urdf_problems(links: list[dict], joints: list[dict], roots: list[str]) -> l
     problems = []
     if len(roots) != 1:
         problems.append(f"{len(roots)} root links {roots}: give the URDF one root (the base or pelvis)")
-    for link in links:
-        if "mesh" in link["collision_geoms"]:
-            problems.append(f"link {link['name']} collides with a mesh: use primitive shapes (box, cylinder, sphere, "
-                            "capsule); meshes are slow to collide and hide geometry errors")
     for j in joints:
         if j["type"] == "hinge" and j["effort"] is None:
             problems.append(f"joint {j['name']} has no effort limit: add <limit effort=...>")
@@ -71,13 +67,13 @@ def _standing_height(model: mujoco.MjModel, info, q0: np.ndarray, init_pos) -> f
     return float(data.qpos[2])
 
 
-def _task_report(urdf: str, task: str) -> tuple[dict, list[str]]:
+def _task_report(urdf: str, task: str, meshdir: str | None) -> tuple[dict, list[str]]:
     import envs.tasks  # noqa: F401  (registers the tasks)
     from envs.locomotion.env import model_cfg
     from legged_snn.registry import load
 
     env_cfg, _ = load(task)
-    env_cfg.robot.urdf = urdf
+    env_cfg.robot.urdf, env_cfg.robot.meshdir = urdf, meshdir
     env_cfg.terrain = None  # flat ground for the standing height
     r = env_cfg.robot
     try:
@@ -98,30 +94,35 @@ def _task_report(urdf: str, task: str) -> tuple[dict, list[str]]:
     return report, problems
 
 
-def check(urdf: str, task: str | None = None) -> dict:
+def check(urdf: str, task: str | None = None, meshdir: str | None = None) -> dict:
     """The report as a dict: ``problems`` lists each problem with its fix (empty when none is found)."""
+    mesh_problems: list[str] = []
     try:
-        spec = load_urdf(urdf)
+        spec = load_urdf(urdf, meshdir, mesh_problems)
     except ModelError as exc:
         return {"urdf": urdf, "problems": [str(exc)]}
     links, joints = _links(spec), _joints(spec)
     roots = [b.name for b in spec.worldbody.bodies]
     report = {"urdf": repo_path(urdf), "root_link": roots[0] if len(roots) == 1 else roots,
-              "free_joint_on": roots[0] if len(roots) == 1 else None, "links": links, "joints": joints}
-    problems = _urdf_problems(links, joints, roots)
+              "free_joint_on": roots[0] if len(roots) == 1 else None, "links": links, "joints": joints,
+              "collision_meshes": [m.file for m in spec.meshes]}
+    problems = _urdf_problems(links, joints, roots) + mesh_problems
+    report["notes"] = [f"link {link['name']} collides with a mesh: it loads, but primitive shapes (box, capsule, "
+                       "sphere) collide several times faster" for link in links if "mesh" in link["collision_geoms"]]
     root = next((link for link in links if len(roots) == 1 and link["name"] == roots[0]), None)
     if root and root["mass_kg"] <= 0 and not root["collision_geoms"]:  # model.py folds it (vendor URDFs)
         child = [b.name for b in spec.worldbody.bodies[0].bodies]
-        report["notes"] = [f"root link {root['name']} has no mass and no geoms: the loader makes its child {child} "
+        report["notes"] += [f"root link {root['name']} has no mass and no geoms: the loader makes its child {child} "
                            "the root (the free joint goes there); watch that body, not the dummy"]
         report["free_joint_on"] = child[0] if len(child) == 1 else None
     try:
         model = spec.compile()
         report["total_mass_kg"] = round(float(model.body_subtreemass[0]), 4)
-    except Exception as exc:  # mujoco's compile error (e.g. a mesh file it cannot open)
-        problems.append(f"MuJoCo cannot compile it: {str(exc).strip().splitlines()[0]}")
+    except Exception as exc:  # mujoco's compile error (a mesh problem is already listed)
+        if not mesh_problems:
+            problems.append(f"MuJoCo cannot compile it: {str(exc).strip().splitlines()[0]}")
     if task:
-        extra, task_problems = _task_report(urdf, task)
+        extra, task_problems = _task_report(urdf, task, meshdir)
         report.update(extra)
         problems += [p for p in task_problems if p not in problems]
     report["problems"] = problems
@@ -135,6 +136,8 @@ def _print(report: dict) -> None:
               f"{report.get('total_mass_kg', '?')} kg")
         for link in report["links"]:
             print(f"  link {link['name']:<28} {link['mass_kg']:8.3f} kg  geoms {link['collision_geoms']}")
+        for mesh in report["collision_meshes"]:
+            print(f"  collision mesh {mesh}")
         for j in report["joints"]:
             print(f"  joint {j['name']:<27} {j['type']:<6} range {j['range']}  effort {j['effort']}")
     if "standing_height_m" in report:
@@ -152,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m legged_snn.robot_check", description=__doc__.splitlines()[0])
     p.add_argument("urdf", help="the robot's URDF")
     p.add_argument("--task", help="a registered task whose robot config (joints, feet, q0, gains) to check with it")
+    p.add_argument("--meshdir", help="folder of the URDF's collision meshes (default: next to it, meshes/, ../meshes/)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     args = p.parse_args(argv)
     if args.task:
@@ -160,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.task not in task_names():
             p.error(f"unknown task {args.task!r}; known tasks: {', '.join(task_names())}")
-    report = check(args.urdf, args.task)
+    report = check(args.urdf, args.task, args.meshdir)
     if args.json:
         print(json.dumps(report, default=lambda o: dataclasses.asdict(o) if dataclasses.is_dataclass(o) else str(o)))
     else:

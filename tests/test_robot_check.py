@@ -26,8 +26,8 @@ def test_a_vendor_urdf_gets_every_problem_with_its_fix(tmp_path, capsys):
     assert robot_check.main([urdf]) == 1
     out = capsys.readouterr().out
     assert "note: root link base has no mass and no geoms: the loader makes its child ['trunk'] the root" in out
-    assert "link leg collides with a mesh: use primitive shapes" in out
-    assert "MuJoCo cannot compile it" in out and "calf.dae" in out
+    assert "note: link leg collides with a mesh" in out
+    assert "problem: " in out and "'../meshes/calf.dae' not found" in out and "set robot.meshdir" in out
     assert "problem(s)" in out.splitlines()[-1]
 
 

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import torch
 
@@ -91,7 +90,9 @@ def test_sigint_saves_a_whole_checkpoint_and_resume_matches(tmp_path) -> None:
         assert abs(a[it][0] - b[it][0]) < 1e-5 and abs(a[it][1] - b[it][1]) < 1e-5, (it, a[it], b[it])
 
 
-def test_nan_policy_stops_with_the_last_good_checkpoint(tmp_path) -> None:
+def _poisoned_train(tmp_path, *args: str, storm: bool = False) -> subprocess.CompletedProcess:
+    """train.py whose policy turns NaN after one good iteration (checkpoint model_0.pt); ``storm``: the state of
+    envs 0-3 turns NaN at every step too (a diverging robot model), which MuJoCo meets and warns about."""
     code = f"""
 import sys, torch
 sys.path.insert(0, {ROOT!r})
@@ -100,6 +101,13 @@ from envs.launch import make_session as real
 
 def poisoned(*a, **k):
     s = real(*a, **k)
+    if {storm!r}:
+        class Storm:
+            def __call__(self, e):
+                e.backend._qpos[:4, 7:] = float("nan")
+            def finish(self):
+                pass
+        s.env.step_hooks.append(Storm())
     learn = s.runner.learn
     def learn_then_poison(n, **kw):
         learn(1, **kw)  # one good iteration, checkpoint model_0.pt
@@ -115,11 +123,26 @@ envs.launch.make_session = poisoned
 sys.exit(train.main(sys.argv[1:]))
 """
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    t = time.time()
-    res = subprocess.run([sys.executable, "-c", code, "--task=a1_flat", "--num_envs=4", "--max_iterations=3",
-                          "--actor=mlp", f"--log_root={tmp_path}"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=300)
+    return subprocess.run([sys.executable, "-c", code, "--task=a1_flat", "--max_iterations=3", "--actor=mlp",
+                           f"--log_root={tmp_path}", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_nan_policy_stops_with_the_last_good_checkpoint(tmp_path) -> None:
+    res = _poisoned_train(tmp_path, "--num_envs=4")
     assert res.returncode == 2, res.stderr[-2000:]
     line = res.stderr.strip().splitlines()[-1]
     assert "NaN" in line and "the last good checkpoint is" in line and "model_0.pt" in line, line
-    assert time.time() - t < 300
+    assert "blew up" not in line  # a healthy simulation is not blamed
+
+
+def test_a_blowup_storm_is_counted_and_named_when_the_policy_diverges(tmp_path) -> None:
+    res = _poisoned_train(tmp_path, "--num_envs=16", storm=True)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "WARNING" not in res.stderr and "unstable" not in res.stderr  # MuJoCo's own lines, one per blow-up
+    assert res.stdout.count("note: MuJoCo warned: Nan, Inf or huge value") == 1  # the first one, once
+    first = next(x for x in res.stdout.splitlines() if x.startswith("it 0 "))
+    assert "| blowups " in first and "(total " in first, first
+    line = res.stderr.strip().splitlines()[-1]
+    assert "the simulation blew up" in line and "python -m legged_snn.robot_check resources/urdf/a1/a1.urdf" in line
+    assert "--task a1_flat" in line and "model_0.pt" in line, line

@@ -280,6 +280,32 @@ def test_energy_report_hand_counted(decoder):
     assert rep.mlp_energy_pj == pytest.approx((7 * 32 + 32 * 16 + 16 * 3) * 4.6)
     assert 0 < rep.firing_rates["encoder"] < 0.5
     assert math.isclose(rep.mlp_over_snn, rep.mlp_energy_pj / rep.snn_energy_pj)
+    # the per-layer shares sum to the totals, and each layer's outgoing SOPs are its spikes x fan-out
+    layers = rep.per_layer
+    assert list(layers) == net.layer_names() + ["readout"]
+    for key, total in (("sops", rep.sops), ("macs", rep.snn_macs), ("update_ops", ops),
+                       ("energy_pj", rep.snn_energy_pj), ("energy_with_updates_pj", rep.snn_energy_with_updates_pj)):
+        assert sum(e[key] for e in layers.values()) == pytest.approx(total)
+    assert layers["lif0"]["sops"] == pytest.approx(counts[1] * 16 / 4)
+    assert layers["lif0"]["update_ops"] == 2 * 32 * 5
+
+
+def test_a_silent_network_costs_only_its_neuron_updates_and_macs():
+    actor = _actor(decoder="membrane")
+    net = actor.network
+    with torch.no_grad():  # no hidden neuron can reach threshold: every hidden spike removed
+        for layer in net.layers:
+            layer.fc.weight.zero_()
+            layer.fc.bias.fill_(-10.0)
+    net.record = True
+    actor(_obs(4))
+    rep = energy.report(net, [7, 32, 16, 3])
+    hidden = sum(e["sops"] for k, e in rep.per_layer.items() if k != "encoder")
+    assert hidden == 0 and net.spike_counts[1:].sum() == 0
+    # what is left: the encoder's spikes into layer 1, the encoder's MACs and every neuron update
+    assert rep.snn_energy_pj == pytest.approx(rep.per_layer["encoder"]["sops"] * 0.9 + rep.snn_macs * 4.6)
+    assert rep.snn_energy_with_updates_pj - rep.snn_energy_pj == pytest.approx(rep.update_ops * 0.9)
+    assert rep.update_ops == 2 * (32 + 16) * 5 + 7 * 10 * 5 + 3 * 5
 
 
 @pytest.mark.parametrize("cfg,needle", [

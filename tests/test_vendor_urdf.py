@@ -3,6 +3,8 @@ collision geoms, missing collision meshes, and randomization ranges that would m
 
 from __future__ import annotations
 
+import struct
+
 import mujoco
 import pytest
 
@@ -67,10 +69,53 @@ def test_a_massless_dummy_root_is_folded_into_the_trunk(tmp_path, capsys):
     assert data.sensor("contact_trunk").data[0] > 0
 
 
-def test_missing_collision_meshes_name_the_two_fixes(tmp_path):
-    urdf = _urdf(tmp_path, dummy_root=False, leg_geometry='<mesh filename="../meshes/calf.dae"/>')
-    with pytest.raises(ModelError, match="calf.dae.*use primitive collision shapes .* or put the meshes") as e:
+def _cube_stl(path, half: float = 0.02) -> None:
+    """A binary STL cube (12 triangles), as a vendor's meshes/ folder would hold."""
+    v = [(x, y, z) for x in (-half, half) for y in (-half, half) for z in (-half, half)]
+    faces = [(0, 1, 3), (0, 3, 2), (4, 6, 7), (4, 7, 5), (0, 4, 5), (0, 5, 1), (2, 3, 7), (2, 7, 6), (0, 2, 6),
+             (0, 6, 4), (1, 5, 7), (1, 7, 3)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(b"\0" * 80 + struct.pack("<I", len(faces)))
+        for tri in faces:
+            f.write(struct.pack("<3f", 0, 0, 0) + b"".join(struct.pack("<3f", *v[i]) for i in tri) + b"\0\0")
+
+
+def _mesh_urdf(tmp_path, filename: str) -> str:
+    """The vendor layout: robot/urdf/vendor.urdf next to robot/meshes/."""
+    _urdf(tmp_path, dummy_root=False, leg_geometry=f'<mesh filename="{filename}"/>')
+    (tmp_path / "urdf").mkdir()
+    return str((tmp_path / "vendor.urdf").rename(tmp_path / "urdf" / "vendor.urdf"))
+
+
+@pytest.mark.parametrize("filename", ["../meshes/calf.stl", "package://vendor_description/meshes/calf.stl",
+                                      "calf.stl"])
+def test_collision_meshes_load_when_they_are_there(tmp_path, filename):
+    _cube_stl(tmp_path / "meshes" / "calf.stl")
+    model, _ = build_model(_cfg(_mesh_urdf(tmp_path, filename), ["trunk"]))
+    assert model.nmesh == 1 and model.geom_type[model.body_geomadr[model.body("leg").id]] == mujoco.mjtGeom.mjGEOM_MESH
+
+
+def test_meshdir_points_at_meshes_elsewhere(tmp_path):
+    _cube_stl(tmp_path / "elsewhere" / "calf.stl")
+    cfg = _cfg(_mesh_urdf(tmp_path, "package://vendor_description/meshes/calf.stl"), ["trunk"])
+    with pytest.raises(ModelError, match="not found"):
+        build_model(cfg)
+    cfg.meshdir = str(tmp_path / "elsewhere")
+    assert build_model(cfg)[0].nmesh == 1
+
+
+def test_missing_collision_meshes_name_the_file_and_the_two_fixes(tmp_path):
+    urdf = _mesh_urdf(tmp_path, "../meshes/calf.stl")
+    with pytest.raises(ModelError, match=r"mesh '../meshes/calf.stl' not found.*set robot.meshdir.*primitive") as e:
         build_model(_cfg(urdf, ["trunk"]))
+    assert "\n" not in str(e.value)
+
+
+def test_a_collada_mesh_is_refused_with_the_conversion(tmp_path):
+    _cube_stl(tmp_path / "meshes" / "calf.dae")  # the bytes do not matter: MuJoCo has no .dae decoder
+    with pytest.raises(ModelError, match=r"'../meshes/calf.dae' is .dae, which MuJoCo cannot read.*convert") as e:
+        build_model(_cfg(_mesh_urdf(tmp_path, "../meshes/calf.dae"), ["trunk"]))
     assert "\n" not in str(e.value)
 
 

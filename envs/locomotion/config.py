@@ -18,6 +18,7 @@ class EnvCfg:
 @dataclass
 class RobotCfg:
     urdf: str = ""  # URDF path, relative to the repository root
+    meshdir: str | None = None  # folder of the URDF's collision meshes (None: next to it, meshes/, ../meshes/)
     joint_names: list[str] = field(default_factory=list)  # actuated joints in action order
     default_joint_pos: dict[str, float] = field(default_factory=dict)  # q0 (rad), by joint name
     kp: dict[str, float] = field(default_factory=dict)  # N m/rad, first substring match in a joint name wins

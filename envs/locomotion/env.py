@@ -46,7 +46,7 @@ def model_cfg(cfg: LocomotionEnvCfg) -> ModelCfg:
         raise ValueError(f"robot.default_joint_pos lacks {missing}")
     bodies = list(dict.fromkeys(r.penalize_contacts_on + r.terminate_after_contacts_on))
     return ModelCfg(
-        urdf=r.urdf, joint_names=r.joint_names, foot_bodies=r.foot_bodies, contact_bodies=bodies,
+        urdf=r.urdf, meshdir=r.meshdir, joint_names=r.joint_names, foot_bodies=r.foot_bodies, contact_bodies=bodies,
         kp=per_joint(r, "kp"), kd=per_joint(r, "kd"), sim_dt=cfg.sim.dt, init_pos=r.init_pos,
         armature=per_joint(r, "armature"),
         solver_iterations=cfg.sim.solver_iterations, ls_iterations=cfg.sim.ls_iterations,
@@ -278,6 +278,8 @@ class LocomotionEnv(VecEnv):
                                            self.max_episode_length_s)
         log["Episode_Termination/time_out"] = self.time_out_buf[env_ids].float().mean()
         log["Episode_Termination/blowups_total"] = float(self.blowups_total)
+        if hasattr(self.backend, "warnings"):
+            log["Episode_Termination/mujoco_warnings_total"] = float(self.backend.warnings.total)
 
         lo, hi = ic.joint_pos_scale
         q = self.default_joint_pos * (lo + (hi - lo) * torch.rand(k, self.num_joints, generator=g))

@@ -29,6 +29,7 @@ def policy_metadata(task: str, env: LocomotionEnv, train_cfg: TrainCfg) -> dict:
         "task": task,
         "actor": p.actor,
         "urdf": r.urdf,
+        "meshdir": r.meshdir,
         "joint_names": list(r.joint_names),
         "default_joint_pos": [float(r.default_joint_pos[j]) for j in r.joint_names],
         "kp": per_joint(r, "kp"),

@@ -171,6 +171,7 @@ class LeggedRunner(OnPolicyRunner):
             except ValueError as exc:
                 print(f"note: env state not restored ({exc}); the run continues from fresh episodes")
                 return
+            self.logger.blowups_seen = int(getattr(self.env, "blowups_total", 0))  # the console counts new ones
             if "rng" in loaded:
                 torch.set_rng_state(loaded["rng"])
             hidden = loaded.get("actor_hidden")

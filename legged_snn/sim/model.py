@@ -51,6 +51,8 @@ class ModelCfg:
     """Line-search iterations per solver iteration."""
     floor_friction: float = 1.0
     """Sliding friction of the floor (randomized per env by the backend)."""
+    meshdir: str | None = None
+    """Folder holding the URDF's collision meshes (None: searched next to the URDF, in meshes/ and ../meshes/)."""
     terrain: Terrain | None = None
     """A generated heightfield (see terrain.py); None = flat plane."""
     extra: dict = field(default_factory=dict)
@@ -94,8 +96,42 @@ def _mesh_hint(message: str) -> str:
     return message
 
 
-def load_urdf(path: str) -> mujoco.MjSpec:
-    """Parse a URDF into an MjSpec, with a one-line error for a missing or broken file."""
+MESH_FORMATS = (".stl", ".obj", ".msh")  # what MuJoCo decodes; vendor URDFs often carry .dae (Collada)
+
+
+def _resolve_meshes(spec: mujoco.MjSpec, urdf: str, meshdir: str | None) -> list[str]:
+    """Point every collision mesh at a file that exists: ``package://pkg/meshes/x.stl``, ``../meshes/x.stl`` or a bare
+    name, looked up in ``meshdir`` (if given), at the path relative to the URDF, then in the URDF's meshes/ and
+    ../meshes/. (MuJoCo's URDF parser drops visual geoms, so only collision meshes are needed.) Returns one line per
+    mesh that cannot be used, with its fixes."""
+    base, problems = os.path.dirname(urdf), []
+    for mesh in spec.meshes:
+        name = mesh.file
+        rel = name.split("://", 1)[1].split("/", 1)[-1] if "://" in name else name  # drop package://<pkg>/
+        leaf = os.path.basename(rel)
+        places = ([os.path.join(repo_path(meshdir), p) for p in (rel, leaf)] if meshdir else []) + [
+            os.path.join(base, rel), os.path.join(base, "..", rel), os.path.join(base, "meshes", leaf),
+            os.path.join(base, "..", "meshes", leaf), os.path.join(base, leaf)]
+        found = next((p for p in places if os.path.isfile(p)), None)
+        if found is None:
+            where = f"{repo_path(meshdir)}, " if meshdir else ""
+            problems.append(f"URDF {urdf} collision mesh {name!r} not found (looked in {where}{base}, its meshes/ and "
+                             f"../meshes/): set robot.meshdir to the folder that holds the meshes, or use primitive "
+                             f"collision shapes (box, cylinder, sphere)")
+            continue
+        ext = os.path.splitext(found)[1].lower()
+        if ext not in MESH_FORMATS:
+            problems.append(f"URDF {urdf} collision mesh {name!r} is {ext}, which MuJoCo cannot read (it reads "
+                             f"{', '.join(MESH_FORMATS)}): convert it (e.g. trimesh.load(path).export('x.stl')) or use "
+                             f"primitive collision shapes (box, cylinder, sphere)")
+        else:
+            mesh.file = os.path.abspath(found)
+    return problems
+
+
+def load_urdf(path: str, meshdir: str | None = None, mesh_problems: list[str] | None = None) -> mujoco.MjSpec:
+    """Parse a URDF into an MjSpec with its collision meshes found (``meshdir``: where they are, None to search),
+    with a one-line error for a missing or broken file or mesh (appended to ``mesh_problems`` instead, if given)."""
     full = repo_path(path)
     if not os.path.isfile(full):
         raise ModelError(f"URDF not found: {full}")
@@ -105,6 +141,10 @@ def load_urdf(path: str) -> mujoco.MjSpec:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"URDF {full} failed to parse: {_mesh_hint(first)}") from None
     spec.compiler.fusestatic = False
+    problems = _resolve_meshes(spec, full, meshdir)
+    if problems and mesh_problems is None:
+        raise ModelError(problems[0])
+    (mesh_problems if mesh_problems is not None else []).extend(problems)
     return spec
 
 
@@ -131,7 +171,7 @@ def _fold_dummy_root(spec: mujoco.MjSpec, urdf: str) -> tuple[str, str] | None:
 
 def build_spec(cfg: ModelCfg) -> mujoco.MjSpec:
     """Return the full simulation spec for one robot (not yet compiled)."""
-    spec = load_urdf(cfg.urdf)
+    spec = load_urdf(cfg.urdf, cfg.meshdir)
     folded = _fold_dummy_root(spec, cfg.urdf)
     bodies = {b.name: b for b in spec.bodies}
     joints = {j.name: j for j in spec.joints}

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from mujoco.batch import Batch, SimulationError
 
+from legged_snn.sim import mj_warnings
 from legged_snn.sim.backend import SimState, fill_state
 from legged_snn.sim.model import ModelCfg, build_model
 
@@ -38,6 +39,7 @@ class MujocoCpuBackend:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         self.model, self.info = build_model(cfg)
+        self.warnings = mj_warnings.install()  # counted (the env logs it), printed once
         self.num_envs = num_envs
         self.num_joints = len(cfg.joint_names)
         self.device = torch.device("cpu")

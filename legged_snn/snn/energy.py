@@ -10,7 +10,7 @@ neuron (v += A), 1 for a readout integrator (2 when leaky), each at E_AC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 E_MAC_PJ = 4.6  # 32-bit float multiply-accumulate
 E_AC_PJ = 0.9  # 32-bit float accumulate
@@ -34,6 +34,9 @@ class SpikeReport:
     mlp_macs: float
     mlp_energy_pj: float
     update_ops: float = 0.0  # operations of every neuron state update per inference (encoder, LIF, readout)
+    per_layer: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per population (encoder, lif0.., output) and the readout: ``sops`` (its outgoing synaptic operations),
+    ``macs``, ``update_ops``, ``energy_pj`` (SOPs and MACs) and ``energy_with_updates_pj``; they sum to the totals."""
 
     @property
     def mlp_over_snn(self) -> float:
@@ -58,21 +61,31 @@ class SpikeReport:
         return out
 
 
+def _entry(sops: float, macs: float, ops: float) -> dict[str, float]:
+    """One layer's share: counts per inference and its energy (pJ) with and without neuron updates."""
+    e = sops * E_AC_PJ + macs * E_MAC_PJ
+    return {"sops": sops, "macs": macs, "update_ops": ops, "energy_pj": e, "energy_with_updates_pj": e + ops * E_AC_PJ}
+
+
 def report(network, mlp_sizes: list[int]) -> SpikeReport:
     """Energy figures from a SpikingNetwork's counters (since its last ``reset_stats``)."""
     n = max(network.inferences, 1)
     names = network.layer_names()
     counts, steps = network.spike_counts.tolist(), network.neuron_steps.tolist()
     rates = {name: (c / s if s else 0.0) for name, c, s in zip(names, counts, steps)}
-    sops = sum(c * f for c, f in zip(counts, network.fan_outs())) / n
+    sops = [c * f / n for c, f in zip(counts, network.fan_outs())]
     direct = getattr(network, "direct", False)  # direct input: the first layer's W x is MACs, no encoder neurons
-    enc = network.encoder.macs(network.layers[0].out_features) if direct else (
+    enc_macs = network.encoder.macs(network.layers[0].out_features) if direct else (
         network.encoder.out_features * ENCODER_MACS_PER_FIELD)
-    macs = enc + network.decoder.macs
-    lif = sum(layer.out_features for layer in network.layers) * network.timesteps
+    enc_ops = 0 if direct else ENCODER_OPS_PER_UPDATE * network.encoder.out_features * network.timesteps
+    per_layer = {"encoder": _entry(sops[0], enc_macs, enc_ops)}
+    for name, s, layer in zip(names[1:], sops[1:], network.layers):
+        per_layer[name] = _entry(s, 0.0, LIF_OPS_PER_UPDATE * layer.out_features * network.timesteps)
     readout = network.decoder.neuron_updates()
     leaky = getattr(network.decoder, "leak", 0.0) > 0
-    encoder_ops = 0 if direct else ENCODER_OPS_PER_UPDATE * network.encoder.out_features * network.timesteps
-    ops = LIF_OPS_PER_UPDATE * lif + encoder_ops + readout * (2 if leaky else 1)
+    per_layer["readout"] = _entry(0.0, network.decoder.macs, readout * (2 if leaky else 1))
+    total = {k: sum(e[k] for e in per_layer.values()) for k in ("sops", "macs", "update_ops", "energy_pj")}
+    lif = sum(layer.out_features for layer in network.layers) * network.timesteps
     mlp = mlp_macs(mlp_sizes)
-    return SpikeReport(rates, sops, macs, lif + readout, sops * E_AC_PJ + macs * E_MAC_PJ, mlp, mlp * E_MAC_PJ, ops)
+    return SpikeReport(rates, total["sops"], total["macs"], lif + readout, total["energy_pj"], mlp, mlp * E_MAC_PJ,
+                       total["update_ops"], per_layer)
