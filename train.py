@@ -79,9 +79,10 @@ def _blowups(session, task: str) -> str:
     n = int(getattr(session.env, "blowups_total", 0))
     if n == 0:
         return ""
-    urdf = session.env.cfg.robot.urdf
+    robot = session.env.cfg.robot
+    meshdir = f" --meshdir {robot.meshdir}" if robot.meshdir else ""
     return (f"the simulation blew up {n} times before (robot model, gains or randomization: check with "
-            f"python -m legged_snn.robot_check {urdf} --task {task}); ")
+            f"python -m legged_snn.robot_check {robot.urdf} --task {task}{meshdir}); ")
 
 
 def _last_good(session) -> str:

@@ -37,9 +37,12 @@ def read_points(path: str) -> list[dict]:
         mlp = p.get("actor") == "mlp"
         need = ["label", "tracking_lin_vel"] + ([] if mlp else ["energy"])
         lost = [k for k in need if k not in p]
-        if lost or (not mlp and "mlp_over_snn" not in p["energy"]):
+        if lost or (not mlp and not (isinstance(p["energy"], dict) and "mlp_over_snn" in p["energy"])):
             raise SystemExit(f"bench/energy_pareto.py: error: {path}:{n} lacks {lost or ['energy.mlp_over_snn']}; "
                              "each line needs label, tracking_lin_vel and (spiking) bench/energy.py's JSON as energy")
+        if any(q["label"] == p["label"] for q in points):
+            raise SystemExit(f"bench/energy_pareto.py: error: {path}:{n} repeats the label {p['label']!r}; give each "
+                             "configuration its own label")
         e = p.get("energy", {})
         points.append({"label": p["label"], "task": p.get("task"), "actor": "mlp" if mlp else "snn",
                        "trained_by": p.get("trained_by"), "tracking_lin_vel": float(p["tracking_lin_vel"]),
@@ -49,7 +52,8 @@ def read_points(path: str) -> list[dict]:
 
 
 def pareto_front(points: list[dict]) -> list[str]:
-    """Labels of the points no other point beats in both tracking and mlp_over_snn (SOP-only)."""
+    """Labels of the points no other point beats in both tracking and mlp_over_snn (SOP-only); labels are unique
+    (read_points refuses a repeated one)."""
     def beaten(p: dict) -> bool:
         return any(q["tracking_lin_vel"] >= p["tracking_lin_vel"] and q["mlp_over_snn"] >= p["mlp_over_snn"]
                    and (q["tracking_lin_vel"], q["mlp_over_snn"]) != (p["tracking_lin_vel"], p["mlp_over_snn"])
@@ -87,7 +91,8 @@ def plot(points: list[dict], front: list[str], out: str) -> None:
     ax.set_xlabel("MLP energy / spiking energy per inference (SOP convention, 45 nm; >1: the spiking actor wins)")
     ax.set_ylabel("lin-vel tracking (fraction of the maximum)")
     ax.set_title("a1_flat: tracking against estimated energy (bold: the Pareto front)")
-    ax.set_xlim(0.5, 8.0)
+    xs = [p["mlp_over_snn"] for p in points] + [w for p in points if (w := p["mlp_over_snn_with_updates"])]
+    ax.set_xlim(min(0.5, 0.9 * min(xs)), max(8.0, 1.1 * max(xs)))  # no point falls off the plot
     ax.set_ylim(0.0, 1.0)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")

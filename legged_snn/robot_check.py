@@ -73,7 +73,7 @@ def _task_report(urdf: str, task: str, meshdir: str | None) -> tuple[dict, list[
     from legged_snn.registry import load
 
     env_cfg, _ = load(task)
-    env_cfg.robot.urdf, env_cfg.robot.meshdir = urdf, meshdir
+    env_cfg.robot.urdf, env_cfg.robot.meshdir = urdf, meshdir or env_cfg.robot.meshdir
     env_cfg.terrain = None  # flat ground for the standing height
     r = env_cfg.robot
     try:
@@ -96,6 +96,11 @@ def _task_report(urdf: str, task: str, meshdir: str | None) -> tuple[dict, list[
 
 def check(urdf: str, task: str | None = None, meshdir: str | None = None) -> dict:
     """The report as a dict: ``problems`` lists each problem with its fix (empty when none is found)."""
+    if task and meshdir is None:  # the task's own robot.meshdir, as training would use it
+        import envs.tasks  # noqa: F401
+        from legged_snn.registry import load
+
+        meshdir = load(task)[0].robot.meshdir
     mesh_problems: list[str] = []
     try:
         spec = load_urdf(urdf, meshdir, mesh_problems)

@@ -46,12 +46,19 @@ def test_the_front_and_the_summary(tmp_path, capsys):
 @pytest.mark.parametrize("line, needle", [
     ({"label": "x", "energy": {"mlp_over_snn": 1.0}}, "lacks ['tracking_lin_vel']"),
     ({"label": "x", "tracking_lin_vel": 0.5, "energy": {}}, "lacks ['energy.mlp_over_snn']"),
+    ({"label": "x", "tracking_lin_vel": 0.5, "energy": 1.6}, "lacks ['energy.mlp_over_snn']"),
 ])
 def test_bad_points_are_refused_in_one_line(tmp_path, line, needle):
     out = tmp_path / "p.png"
     with pytest.raises(SystemExit, match=needle.replace("[", r"\[").replace("]", r"\]")) as e:
         pareto.main(["--points", _write(tmp_path, [line]), "--out", str(out)])
     assert "\n" not in str(e.value) and not out.exists()
+
+
+def test_a_repeated_label_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="repeats the label 'a'"):
+        pareto.main(["--points", _write(tmp_path, [_snn("a", 0.5, 1.5), _snn("a", 0.6, 1.2)]),
+                     "--out", str(tmp_path / "p.png")])
 
 
 def test_an_existing_png_is_not_overwritten(tmp_path, capsys):

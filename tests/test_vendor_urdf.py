@@ -89,9 +89,10 @@ def _mesh_urdf(tmp_path, filename: str) -> str:
 
 
 @pytest.mark.parametrize("filename", ["../meshes/calf.stl", "package://vendor_description/meshes/calf.stl",
-                                      "calf.stl"])
+                                      "calf.stl", "file://{root}/meshes/calf.stl"])
 def test_collision_meshes_load_when_they_are_there(tmp_path, filename):
     _cube_stl(tmp_path / "meshes" / "calf.stl")
+    filename = filename.format(root=tmp_path)
     model, _ = build_model(_cfg(_mesh_urdf(tmp_path, filename), ["trunk"]))
     assert model.nmesh == 1 and model.geom_type[model.body_geomadr[model.body("leg").id]] == mujoco.mjtGeom.mjGEOM_MESH
 

@@ -39,7 +39,8 @@ class OneLineLogger(Logger):
         self.history: list[dict[str, float]] = []
         self.deadline: float | None = None  # time.time() after which training stops (checkpoint first)
         self.stats_fn = None  # () -> dict of scalars logged with each iteration (spike statistics)
-        self.blowups_seen = 0  # the env's blow-up count at the last console line
+        self.blowups_fn = None  # () -> the env's blow-up count so far (set by the runner)
+        self.blowups_seen = 0  # that count at the last console line
         self.stop_requested = False  # set by a signal handler: stop after the current iteration
         self.wall_start: float | None = None  # time of the first iteration's log minus its own duration
 
@@ -114,7 +115,7 @@ class OneLineLogger(Logger):
         )
         if "Curriculum/terrain_level" in extras:
             terms += f" terrain_level={extras['Curriculum/terrain_level']:.2f}"
-        blowups = int(extras.get("Episode_Termination/blowups_total", self.blowups_seen))
+        blowups = self.blowups_fn() if self.blowups_fn is not None else self.blowups_seen
         if blowups > self.blowups_seen:  # MuJoCo's diverged sims, reset by the env: counted, never printed one by one
             terms += f" | blowups {blowups - self.blowups_seen} (total {blowups})"
             self.blowups_seen = blowups

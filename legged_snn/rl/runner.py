@@ -31,6 +31,7 @@ class LeggedRunner(OnPolicyRunner):
             gpu_global_rank=self.gpu_global_rank, device=self.device,
         )
         self.logger.stats_fn = self.spike_stats
+        self.logger.blowups_fn = lambda: int(getattr(self.env, "blowups_total", 0))
         add_hooks(self.alg, self.cfg.get("lr_points") if not self.distilling else None)
 
     @property

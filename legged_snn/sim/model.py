@@ -107,9 +107,13 @@ def _resolve_meshes(spec: mujoco.MjSpec, urdf: str, meshdir: str | None) -> list
     base, problems = os.path.dirname(urdf), []
     for mesh in spec.meshes:
         name = mesh.file
-        rel = name.split("://", 1)[1].split("/", 1)[-1] if "://" in name else name  # drop package://<pkg>/
+        if name.startswith("file://"):
+            rel = name[len("file://"):]
+        else:  # drop package://<pkg>/
+            rel = name.split("://", 1)[1].split("/", 1)[-1] if "://" in name else name
         leaf = os.path.basename(rel)
-        places = ([os.path.join(repo_path(meshdir), p) for p in (rel, leaf)] if meshdir else []) + [
+        own = [os.path.join(base, spec.meshdir, p) for p in (rel, leaf)] if spec.meshdir else []  # the URDF's own
+        places = ([os.path.join(repo_path(meshdir), p) for p in (rel, leaf)] if meshdir else []) + own + [
             os.path.join(base, rel), os.path.join(base, "..", rel), os.path.join(base, "meshes", leaf),
             os.path.join(base, "..", "meshes", leaf), os.path.join(base, leaf)]
         found = next((p for p in places if os.path.isfile(p)), None)
@@ -126,6 +130,7 @@ def _resolve_meshes(spec: mujoco.MjSpec, urdf: str, meshdir: str | None) -> list
                              f"primitive collision shapes (box, cylinder, sphere)")
         else:
             mesh.file = os.path.abspath(found)
+    spec.strippath = False  # the paths are resolved: a URDF's strippath must not cut them back to file names
     return problems
 
 
