@@ -67,13 +67,10 @@ def _standing_height(model: mujoco.MjModel, info, q0: np.ndarray, init_pos) -> f
     return float(data.qpos[2])
 
 
-def _task_report(urdf: str, task: str, meshdir: str | None) -> tuple[dict, list[str]]:
-    import envs.tasks  # noqa: F401  (registers the tasks)
+def _task_report(urdf: str, task: str, env_cfg, meshdir: str | None) -> tuple[dict, list[str]]:
     from envs.locomotion.env import model_cfg
-    from legged_snn.registry import load
 
-    env_cfg, _ = load(task)
-    env_cfg.robot.urdf, env_cfg.robot.meshdir = urdf, meshdir or env_cfg.robot.meshdir
+    env_cfg.robot.urdf, env_cfg.robot.meshdir = urdf, meshdir
     env_cfg.terrain = None  # flat ground for the standing height
     r = env_cfg.robot
     try:
@@ -96,11 +93,13 @@ def _task_report(urdf: str, task: str, meshdir: str | None) -> tuple[dict, list[
 
 def check(urdf: str, task: str | None = None, meshdir: str | None = None) -> dict:
     """The report as a dict: ``problems`` lists each problem with its fix (empty when none is found)."""
-    if task and meshdir is None:  # the task's own robot.meshdir, as training would use it
-        import envs.tasks  # noqa: F401
+    env_cfg = None
+    if task:
+        import envs.tasks  # noqa: F401  (registers the tasks)
         from legged_snn.registry import load
 
-        meshdir = load(task)[0].robot.meshdir
+        env_cfg = load(task)[0]
+        meshdir = meshdir if meshdir is not None else env_cfg.robot.meshdir  # as training would use it
     mesh_problems: list[str] = []
     try:
         spec = load_urdf(urdf, meshdir, mesh_problems)
@@ -127,7 +126,7 @@ def check(urdf: str, task: str | None = None, meshdir: str | None = None) -> dic
         if not mesh_problems:
             problems.append(f"MuJoCo cannot compile it: {str(exc).strip().splitlines()[0]}")
     if task:
-        extra, task_problems = _task_report(urdf, task, meshdir)
+        extra, task_problems = _task_report(urdf, task, env_cfg, meshdir)
         report.update(extra)
         problems += [p for p in task_problems if p not in problems]
     report["problems"] = problems

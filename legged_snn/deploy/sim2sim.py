@@ -44,12 +44,10 @@ class Sim2Sim:
         import onnxruntime as ort
 
         self.meta = meta
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        urdf = meta["urdf"] if os.path.isabs(meta["urdf"]) else os.path.join(root, meta["urdf"])
         self.fall_bodies = list(meta.get("terminate_after_contacts_on", []))
-        meshdir = meta.get("meshdir")
-        meshdir = meshdir if not meshdir or os.path.isabs(meshdir) else os.path.join(root, meshdir)
-        cfg = ModelCfg(urdf=urdf, meshdir=meshdir, joint_names=meta["joint_names"], foot_bodies=meta["foot_bodies"],
+        # urdf and meshdir: absolute or repository-relative, resolved by the model builder (repo_path)
+        cfg = ModelCfg(urdf=meta["urdf"], meshdir=meta.get("meshdir"), joint_names=meta["joint_names"],
+                       foot_bodies=meta["foot_bodies"],
                        contact_bodies=self.fall_bodies,
                        kp=meta["kp"], kd=meta["kd"], sim_dt=meta["sim_dt"], init_pos=meta["init_pos"],
                        armature=meta.get("armature", 0.0), solver_iterations=meta.get("solver_iterations", 10),

@@ -91,8 +91,8 @@ def _per_joint(value: Sequence[float] | float, n: int, name: str) -> np.ndarray:
 def _mesh_hint(message: str) -> str:
     """MuJoCo's message, plus the two fixes when it is about a mesh file it could not open."""
     if "Error opening file" in message or "mesh" in message.lower():
-        message += ("; the URDF's mesh files are not where it points: use primitive collision shapes (box, cylinder, "
-                    "sphere) or put the meshes at the URDF's filename paths")
+        message += ("; check the mesh file (STL, OBJ or MSH; robot.meshdir says where they are) or use primitive "
+                    "collision shapes (box, cylinder, sphere)")
     return message
 
 
@@ -147,9 +147,10 @@ def load_urdf(path: str, meshdir: str | None = None, mesh_problems: list[str] | 
         raise ModelError(f"URDF {full} failed to parse: {_mesh_hint(first)}") from None
     spec.compiler.fusestatic = False
     problems = _resolve_meshes(spec, full, meshdir)
-    if problems and mesh_problems is None:
+    if mesh_problems is None and problems:
         raise ModelError(problems[0])
-    (mesh_problems if mesh_problems is not None else []).extend(problems)
+    if mesh_problems is not None:
+        mesh_problems.extend(problems)
     return spec
 
 
