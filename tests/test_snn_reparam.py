@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.nn.utils import parametrize
 
 from legged_snn.snn.actor import SpikingActor
 from tests.snn_helpers import DIST, GROUPS, _actor, _obs
@@ -100,6 +101,39 @@ def test_standardized_weights_keep_zero_sum_rows_of_their_initial_norm(tmp_path)
     torch.testing.assert_close(again(obs), actor(obs))
 
 
+def test_learned_norms_keep_zero_sum_rows_and_grow_at_most_exp_k_lr_per_step(tmp_path):
+    k, lr = 0.1, 0.05
+    actor = _actor(weight_centering="learned_norm", lr_scale=1.0, bias_lr_scale=0.1, norm_lr_scale=k)
+    x = actor.get_latent(_obs(64))
+    n0 = [layer.fc.weight.detach().norm(dim=1) for layer in actor.network.layers]
+    for layer in actor.network.layers:  # the rule's parameter is stepped by Adam itself, not scaled again
+        assert not parametrize.is_parametrized(layer.fc.parametrizations.weight[0], "log_norm")
+    opt = torch.optim.Adam(actor.network.parameters(), lr=lr)
+    for _ in range(5):
+        opt.zero_grad()
+        actor.network(x).square().mean().backward()
+        opt.step()
+    grew = False
+    for layer, n in zip(actor.network.layers, n0):
+        w = layer.fc.weight.detach()
+        assert w.sum(dim=1).abs().max() < 1e-5
+        ratio = (w.norm(dim=1) / n).log().abs()
+        assert ratio.max() <= 5 * k * lr * 1.05  # Adam moves log_norm by <= ~lr per step
+        grew = grew or ratio.max() > 0.5 * k * lr
+    assert grew  # the norms do move (with "standardize" they cannot)
+    obs = _obs(3, seed=7)
+    jit = torch.jit.script(actor.as_jit())
+    torch.testing.assert_close(jit(obs["policy"]), actor(obs).detach(), atol=1e-5, rtol=0)
+    state = actor.state_dict()
+    assert any(k_.endswith("weight.0.log_norm") for k_ in state)
+    torch.save(state, tmp_path / "s.pt")
+    torch.manual_seed(123)
+    again = SpikingActor(_obs(), GROUPS, "actor", 3, hidden_dims=[32, 16], distribution_cfg=DIST,
+                         weight_centering="learned_norm", lr_scale=1.0, bias_lr_scale=0.1, norm_lr_scale=k)
+    again.load_state_dict(torch.load(tmp_path / "s.pt", weights_only=True))
+    torch.testing.assert_close(again(obs), actor(obs))
+
+
 def test_bias_lr_scale_steps_the_lif_biases_only():
     actor = _actor(lr_scale=1.0, bias_lr_scale=0.1)
     x = actor.get_latent(_obs(64))
@@ -117,8 +151,9 @@ def test_bias_lr_scale_steps_the_lif_biases_only():
 
 
 @pytest.mark.parametrize("key, value, needle", [
-    ("weight_centering", "yes", "snn.weight_centering must be true, false or standardize"),
-    ("weight_centering", 1, "snn.weight_centering must be true, false or standardize"),
+    ("weight_centering", "yes", "snn.weight_centering must be true, false, standardize or learned_norm"),
+    ("weight_centering", 1, "snn.weight_centering must be true, false, standardize or learned_norm"),
+    ("norm_lr_scale", 0, "snn.norm_lr_scale must be a finite number > 0"),
     ("bias_lr_scale", 0, "snn.bias_lr_scale must be a finite number > 0 or null"),
     ("bias_lr_scale", "0.1", "snn.bias_lr_scale must be a finite number > 0 or null"),
     ("bias_lr_scale", float("inf"), "snn.bias_lr_scale must be a finite number > 0 or null"),

@@ -60,6 +60,21 @@ def test_resume_loads_the_checkpoint(trained, root):
     assert resume["checkpoint"].endswith("model_1.pt")
 
 
+def test_resume_with_a_fixed_rate_trains_at_the_given_rate(trained, root):
+    """rsl-rl restores the saved rate with the optimizer; ``--lr_schedule fixed --learning_rate`` must win."""
+    logs, _ = trained
+    first = [r for r in os.listdir(logs / "a1_flat") if r.endswith("_first")][0]
+    saved = torch.load(logs / "a1_flat" / first / "model_1.pt", weights_only=True)
+    assert saved["optimizer_state_dict"]["param_groups"][0]["lr"] != pytest.approx(2e-4)
+    res = run(root, "--task=a1_flat", "--num_envs=8", "--max_iterations=1", "--resume", f"--load_run={first}",
+              f"--log_root={logs}", "--run_name=fixed_rate", "--actor=mlp", "--lr_schedule=fixed",
+              "--learning_rate=0.0002")
+    assert res.returncode == 0, res.stderr[-2000:]
+    run_dir = [r for r in os.listdir(logs / "a1_flat") if r.endswith("_fixed_rate")][0]
+    ckpt = torch.load(logs / "a1_flat" / run_dir / "model_2.pt", weights_only=True)
+    assert all(g["lr"] == pytest.approx(2e-4) for g in ckpt["optimizer_state_dict"]["param_groups"])
+
+
 def _assert_clean_failure(res, logs, before: list[str], *needles: str) -> None:
     assert res.returncode != 0
     err = res.stderr.strip().splitlines()

@@ -133,6 +133,7 @@ class LeggedRunner(OnPolicyRunner):
             load_cfg = {"student": True, "optimizer": True, "iteration": True}
         elif "student_state_dict" in loaded:  # a distilled student played or fine-tuned with PPO: its actor only
             loaded, load_cfg = {**loaded, "actor_state_dict": actor_state(loaded)}, {"actor": True}
+        configured_rate = getattr(self.alg, "learning_rate", None)
         try:
             if self.alg.load(loaded, load_cfg, strict):  # "iter" is the last finished iteration
                 self.current_learning_iteration = loaded["iter"] + 1
@@ -142,9 +143,17 @@ class LeggedRunner(OnPolicyRunner):
             if len(first) > 300:
                 first = first[:300] + " ..."
             raise CheckpointError(f"checkpoint {path} does not fit this model: {first}") from None
+        if getattr(self.alg, "schedule", None) == "fixed" and configured_rate is not None:
+            self._set_rate(configured_rate)  # rsl-rl restores the saved rate; a fixed schedule means the given one
         if restore_env:
             self._restore_run_state(loaded)
         return loaded.get("infos") or {}
+
+    def _set_rate(self, rate: float) -> None:
+        """The optimizer's rate (every parameter group) and the algorithm's record of it."""
+        self.alg.learning_rate = rate
+        for group in self.alg.optimizer.param_groups:
+            group["lr"] = rate
 
     def load_teacher(self, path: str) -> None:
         """Distillation: the teacher's weights from a trained run's checkpoint (same task and sizes)."""

@@ -39,7 +39,7 @@ def check_snn_config(cfg: dict) -> None:
             raise ValueError(f"snn.{key} (P) must be >= 2, got {cfg[key]}")
     if cfg.get("encoder_mode", "deterministic") not in ENCODER_MODES:
         raise ValueError(f"snn.encoder_mode must be one of {list(ENCODER_MODES)}, got {cfg['encoder_mode']!r}")
-    for key in ("readout_gain", "init_gain", "lr_scale"):
+    for key in ("readout_gain", "init_gain", "lr_scale", "norm_lr_scale"):
         if not 0 < float(cfg.get(key, 1.0)) < math.inf:
             raise ValueError(f"snn.{key} must be a finite number > 0, got {cfg[key]}")
     check_centering(cfg.get("weight_centering", False), "snn.weight_centering")
@@ -78,13 +78,13 @@ class SpikingActor(MLPModel):
                  init_gain: float = 1.0, decoder: str = "membrane",
                  decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0,
                  gradient: str = "bptt", weight_centering: bool | str = False,
-                 bias_lr_scale: float | None = None) -> None:
+                 bias_lr_scale: float | None = None, norm_lr_scale: float = 0.1) -> None:
         check_snn_config({"history": history, "timesteps": timesteps, "pop_in": pop_in, "pop_out": pop_out,
                           "encoder_mode": encoder_mode, "neuron": neuron or {}, "rate_reg": rate_reg,
                           "readout_gain": readout_gain, "anneal": anneal, "init_gain": init_gain,
                           "decoder": decoder, "decoder_leak": decoder_leak, "decoder_read": decoder_read,
                           "lr_scale": lr_scale, "gradient": gradient, "weight_centering": weight_centering,
-                          "bias_lr_scale": bias_lr_scale})
+                          "bias_lr_scale": bias_lr_scale, "norm_lr_scale": norm_lr_scale})
         self.is_recurrent = history == "membrane"
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims=[1], activation="elu",
                          obs_normalization=obs_normalization, distribution_cfg=distribution_cfg)
@@ -96,7 +96,7 @@ class SpikingActor(MLPModel):
         self.network = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
                                       neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain,
                                       init_gain, decoder, decoder_leak, decoder_read, lr_scale, gradient,
-                                      weight_centering, bias_lr_scale)
+                                      weight_centering, bias_lr_scale, norm_lr_scale)
         self.network.rate_reg = float(rate_reg)
         self.anneal = check_anneal(anneal)  # (start, end) iterations of smooth -> spiking, or None (anneal.py)
         self.hidden_dims = list(hidden_dims)

@@ -10,6 +10,11 @@ the operating point. The effective weight is an ordinary weight matrix, so expor
 ``"standardize"`` also holds each row's norm at its initial value, w = n0 (v - mean v) / |v - mean v|: Adam's steps
 turn a neuron's weight vector but cannot grow it, so a full-size PPO step cannot push the currents out of the
 surrogate's live band by scaling them (weight normalization with a fixed gain; Salimans & Kingma 2016).
+
+``"learned_norm"`` is the same with each row's norm learned: w = exp(k s) (v - mean v) / |v - mean v|, s one stored
+number per neuron (initially log n0 / k). Adam moves s by about the rate per step, so the norm changes by a factor of
+~exp(k x rate) per step at most (``snn.norm_lr_scale`` = k): a neuron's gain can grow, slowly and multiplicatively,
+where "standardize" holds it (an MLP with held norms stays at standing: docs/snn_ppo.md).
 """
 
 from __future__ import annotations
@@ -47,15 +52,41 @@ class _FixedNorm(nn.Module):
         return value
 
 
+class _LearnedNorm(nn.Module):
+    """(out, in) stored -> its centred rows rescaled to the learned (out, 1) norms exp(k s)."""
+
+    def __init__(self, weight: torch.Tensor, step: float) -> None:
+        super().__init__()
+        centred = weight.detach() - weight.detach().mean(dim=1, keepdim=True)
+        self.step = float(step)
+        self.log_norm = nn.Parameter(centred.norm(dim=1, keepdim=True).clamp_min(1e-6).log() / self.step)
+
+    def forward(self, stored: torch.Tensor) -> torch.Tensor:
+        centred = stored - stored.mean(dim=1, keepdim=True)
+        return centred * (torch.exp(self.step * self.log_norm) / centred.norm(dim=1, keepdim=True).clamp_min(1e-12))
+
+    def right_inverse(self, value: torch.Tensor) -> torch.Tensor:
+        return value
+
+
 def check_centering(value, field: str) -> None:
-    """A one-line ValueError unless ``value`` is a weight-centering mode: false, true or "standardize"."""
-    if not (isinstance(value, bool) or value == "standardize"):
-        raise ValueError(f"{field} must be true, false or standardize, got {value!r}")
+    """A one-line ValueError unless ``value`` is a weight-centering mode: false, true, standardize or learned_norm."""
+    if not (isinstance(value, bool) or value in ("standardize", "learned_norm")):
+        raise ValueError(f"{field} must be true, false, standardize or learned_norm, got {value!r}")
 
 
-def center_weights(linears: Iterable[nn.Linear], mode: bool | str = True) -> None:
-    """Reparametrize every linear's ``weight`` (in place) as zero-sum rows (``mode`` True) or zero-sum rows of
-    their initial norm ("standardize"); registered before ``scale_steps``."""
+def center_weights(linears: Iterable[nn.Linear], mode: bool | str = True, norm_step: float = 0.1) -> list[nn.Module]:
+    """Reparametrize every linear's ``weight`` (in place) as zero-sum rows (``mode`` True), zero-sum rows of their
+    initial norm ("standardize") or of a learned norm ("learned_norm", step ``norm_step``); registered before
+    ``scale_steps``. Returns the rules (the learned norms' modules, for ``scale_steps`` to leave alone)."""
+    rules = []
     for fc in linears:
-        rule = _FixedNorm(fc.weight) if mode == "standardize" else _ZeroSum()
+        if mode == "standardize":
+            rule: nn.Module = _FixedNorm(fc.weight)
+        elif mode == "learned_norm":
+            rule = _LearnedNorm(fc.weight, norm_step)
+        else:
+            rule = _ZeroSum()
         parametrize.register_parametrization(fc, "weight", rule)
+        rules.append(rule)
+    return rules

@@ -91,7 +91,7 @@ class SpikingNetwork(nn.Module):
                  readout_gain: float = 1.0, init_gain: float = 1.0, decoder: str = "membrane",
                  decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0,
                  gradient: str = "bptt", weight_centering: bool | str = False,
-                 bias_lr_scale: float | None = None) -> None:
+                 bias_lr_scale: float | None = None, norm_lr_scale: float = 0.1) -> None:
         super().__init__()
         check_decoder(decoder, decoder_leak, decoder_read)
         check_gradient(gradient)
@@ -120,11 +120,14 @@ class SpikingNetwork(nn.Module):
         else:
             self.decoder = MembraneDecoder(hidden_dims[-1], num_actions, timesteps, decoder_leak, decoder_read, tanh)
         self.num_actions = num_actions
-        if weight_centering:  # zero-sum synapses per LIF neuron, of fixed norm with "standardize" (centering.py)
-            center_weights([layer.fc for layer in self.layers], weight_centering)
-        # every parameter used as lr_scale x stored, the LIF biases as bias_lr_scale x stored (step_scale.py)
-        biases = {(id(layer.fc), "bias"): bias_lr_scale for layer in self.layers} if bias_lr_scale is not None else None
-        scale_steps(self, lr_scale, biases)
+        rules = []  # zero-sum synapses per LIF neuron, of fixed or learned norm (centering.py)
+        if weight_centering:
+            rules = center_weights([layer.fc for layer in self.layers], weight_centering, norm_lr_scale)
+        # every parameter used as lr_scale x stored, the LIF biases as bias_lr_scale x stored (step_scale.py); the
+        # learned norms step at norm_lr_scale in log space, inside their own rule
+        overrides = {(id(layer.fc), "bias"): bias_lr_scale for layer in self.layers} if bias_lr_scale is not None else {}
+        overrides.update({(id(rule), "log_norm"): 1.0 for rule in rules})
+        scale_steps(self, lr_scale, overrides)
         self.lr_scale = float(lr_scale)
         self.timesteps = timesteps
         self.gradient = gradient  # bptt: exact BPTT through T; rate: rate_grad.py (stateless forwards only)
