@@ -125,7 +125,9 @@ class SpikingNetwork(nn.Module):
             rules = center_weights([layer.fc for layer in self.layers], weight_centering, norm_lr_scale)
         # every parameter used as lr_scale x stored, the LIF biases as bias_lr_scale x stored (step_scale.py); the
         # learned norms step at norm_lr_scale in log space, inside their own rule
-        overrides = {(id(layer.fc), "bias"): bias_lr_scale for layer in self.layers} if bias_lr_scale is not None else {}
+        overrides = {}
+        if bias_lr_scale is not None:
+            overrides = {(id(layer.fc), "bias"): bias_lr_scale for layer in self.layers}
         overrides.update({(id(rule), "log_norm"): 1.0 for rule in rules})
         scale_steps(self, lr_scale, overrides)
         self.lr_scale = float(lr_scale)
