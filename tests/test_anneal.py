@@ -131,7 +131,8 @@ def _run(root, *args):
 def annealed(tmp_path_factory, root):
     logs = str(tmp_path_factory.mktemp("anneal_logs"))
     r = _run(root, "--task", "a1_flat", "--num_envs", "8", "--max_iterations", "4", "--anneal", "1", "3",
-             "--headless", "--log_root", logs, "--lr_schedule", "adaptive")
+             "--headless", "--log_root", logs, "--lr_schedule", "adaptive",
+             "--cfg", "algorithm.spike_learning_epochs=1")
     assert r.returncode == 0, r.stderr[-2000:]
     return logs, r.stdout
 
@@ -141,6 +142,7 @@ def test_run_anneals_from_smooth_to_spikes(annealed):
     smooth = [float(x) for x in re.findall(r"smooth=([0-9.e+-]+)", out)]
     assert smooth == [1.0, 1.0, 0.5, 0.0], out[-2000:]
     assert "anneal: spikes come in from it 2; learning rate held" in out
+    assert "pure spikes from it 3: PPO epochs 2 -> 1" in out  # algorithm.spike_learning_epochs
     run = os.path.join(logs, "a1_flat", os.listdir(os.path.join(logs, "a1_flat"))[0])
     with open(os.path.join(run, "params", "train.yaml")) as f:
         policy = yaml.safe_load(f)["policy"]
@@ -153,6 +155,7 @@ def test_resume_continues_the_schedule(annealed, root):
              "--log_root", logs)
     assert r.returncode == 0, r.stderr[-2000:]
     assert re.findall(r"smooth=([0-9.e+-]+)", r.stdout) == ["0"], r.stdout[-1500:]
+    assert "PPO epochs" not in r.stdout  # the resumed run's config has no spike_learning_epochs: 2 epochs stay
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -160,6 +163,7 @@ def test_resume_continues_the_schedule(annealed, root):
     (["--actor", "mlp", "--anneal", "1", "2"], "--anneal hardens a spiking actor"),
     (["--anneal", "-1", "2"], "must be >= 0"),
     (["--anneal", "3"], "expected 2 arguments"),
+    (["--cfg", "algorithm.spike_learning_epochs=0"], "algorithm.spike_learning_epochs must be an integer >= 1"),
 ])
 def test_bad_anneal_is_one_line(root, tmp_path, args, needle):
     r = _run(root, "--task", "a1_flat", "--num_envs", "8", "--max_iterations", "1", "--headless",

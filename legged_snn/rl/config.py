@@ -52,6 +52,9 @@ class AlgorithmCfg:
     # epoch trains 2.2x as many iterations per CPU hour; at the fixed 1e-3 it stayed at standing on a1_flat, as
     # the MLP does at that rate for ~130 iterations (docs/snn.md)
     snn_learning_epochs: int | None = 2
+    # epochs once the spiking actor's forward is pure spikes (after --anneal's END; None = as above). From a 2048-env
+    # a1_flat checkpoint on spikes, 2 epochs gained as much per iteration as 5 at 1.5x the env steps/s (docs/snn_ppo.md)
+    spike_learning_epochs: int | None = None
     num_mini_batches: int = 4
     learning_rate: float = 1e-3
     # "adaptive" (rsl-rl's KL rule), "fixed" (learning_rate throughout), "piecewise" (lr_points) or "auto": adaptive
@@ -199,7 +202,7 @@ def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None, teacher: Train
     (the trained run's config) it is rsl-rl's Distillation of that run's actor into this one, instead of PPO."""
     p, r = cfg.policy, cfg.runner
     actor = actor_model(p)
-    ours = ("snn_learning_epochs", "lr_points")  # ours, not rsl-rl's
+    ours = ("snn_learning_epochs", "spike_learning_epochs", "lr_points")  # ours, not rsl-rl's
     algorithm = {k: v for k, v in asdict(cfg.algorithm).items() if k not in ours}
     schedule = resolved_schedule(cfg)
     logger: str | dict = "tensorboard"
@@ -219,6 +222,11 @@ def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None, teacher: Train
         "experiment_name": r.experiment_name,
         "check_for_nan": True,
     }
+    spike_epochs = cfg.algorithm.spike_learning_epochs
+    if spike_epochs is not None and cfg.policy.actor == "snn":  # read by LeggedRunner
+        if isinstance(spike_epochs, bool) or not isinstance(spike_epochs, int) or spike_epochs < 1:
+            raise ValueError(f"algorithm.spike_learning_epochs must be an integer >= 1 or null, got {spike_epochs!r}")
+        out["spike_learning_epochs"] = spike_epochs
     if schedule == "piecewise":
         out["lr_points"] = [list(p) for p in check_lr_points(cfg.algorithm.lr_points)]  # read by LeggedRunner
     if teacher is not None:

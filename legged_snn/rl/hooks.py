@@ -21,6 +21,7 @@ class LeggedHooks:
 
     lr_points: list | None = None  # [[iteration, rate], ...] or None; read in ``update``
     iteration: int = 0  # the learning iteration the next rollout and update belong to
+    spike_epochs: int | None = None  # PPO epochs once the forward is pure spikes (algorithm.spike_learning_epochs)
 
     def spiking_network(self):
         """The actor's SpikingNetwork, or None for an MLP actor."""
@@ -52,24 +53,33 @@ class LeggedHooks:
         return out
 
     def set_iteration(self, it: int) -> None:
-        """Learning iteration ``it`` comes next: its smoothness (and a rate held from the anneal's start)."""
+        """Learning iteration ``it`` comes next: its smoothness (and a rate held from the anneal's start), and
+        ``spike_epochs`` PPO epochs once the forward is pure spikes."""
         self.iteration = it
         anneal = getattr(self.get_policy(), "anneal", None)
         net = self.spiking_network()
-        if net is None or anneal is None:
+        if net is None:
             return
-        net.smooth = smoothness(it, anneal)
+        if anneal is not None:
+            net.smooth = smoothness(it, anneal)
+        if self.spike_epochs is not None and net.smooth == 0 and self.num_learning_epochs != self.spike_epochs:
+            print(f"pure spikes from it {it}: PPO epochs {self.num_learning_epochs} -> {self.spike_epochs}")
+            self.num_learning_epochs = self.spike_epochs
+        if anneal is None:
+            return
         if it >= anneal[0] and getattr(self, "schedule", None) == "adaptive":
             self.schedule = "fixed"
             print(f"anneal: spikes come in from it {it + 1}; learning rate held at {self.learning_rate:.2e}")
 
 
-def add_hooks(alg, lr_points: list | None) -> None:
-    """Give ``alg`` (an rsl-rl PPO or Distillation) the LeggedHooks methods; ``lr_points`` for PPO, None else."""
+def add_hooks(alg, lr_points: list | None, spike_epochs: int | None = None) -> None:
+    """Give ``alg`` (an rsl-rl PPO or Distillation) the LeggedHooks methods; ``lr_points`` and ``spike_epochs`` for
+    PPO, None else."""
     base = type(alg)
     if not isinstance(alg, LeggedHooks):
         if base not in _CLASSES:
             _CLASSES[base] = type(f"Legged{base.__name__}", (LeggedHooks, base), {"__module__": __name__})
         alg.__class__ = _CLASSES[base]
     alg.lr_points = lr_points
+    alg.spike_epochs = spike_epochs
     alg.iteration = 0

@@ -32,7 +32,8 @@ class LeggedRunner(OnPolicyRunner):
         )
         self.logger.stats_fn = self.spike_stats
         self.logger.blowups_fn = lambda: int(getattr(self.env, "blowups_total", 0))
-        add_hooks(self.alg, self.cfg.get("lr_points") if not self.distilling else None)
+        add_hooks(self.alg, self.cfg.get("lr_points") if not self.distilling else None,
+                  None if self.distilling else self.cfg.get("spike_learning_epochs"))
 
     @property
     def distilling(self) -> bool:
@@ -66,7 +67,8 @@ class LeggedRunner(OnPolicyRunner):
 
     def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
         """rsl-rl's loop; an annealed actor or a piecewise rate starts where the iteration it resumes from is."""
-        if getattr(self.alg.get_policy(), "anneal", None) is not None or self.alg.lr_points is not None:
+        alg = self.alg
+        if getattr(alg.get_policy(), "anneal", None) is not None or alg.lr_points is not None or alg.spike_epochs:
             self.set_iteration(self.current_learning_iteration)
         super().learn(num_learning_iterations, init_at_random_ep_len)
 
