@@ -34,7 +34,7 @@ ENV_RULES = {
 TRAIN_RULES = {
     "policy.init_noise_std": POSITIVE, "algorithm.clip_param": POSITIVE, "algorithm.entropy_coef": NON_NEGATIVE,
     "algorithm.num_learning_epochs": AT_LEAST_ONE, "algorithm.num_mini_batches": AT_LEAST_ONE,
-    "algorithm.snn_learning_epochs": AT_LEAST_ONE,
+    "algorithm.snn_learning_epochs": AT_LEAST_ONE, "algorithm.spike_learning_epochs": AT_LEAST_ONE,
     "algorithm.learning_rate": POSITIVE, "algorithm.desired_kl": POSITIVE, "algorithm.gamma": DISCOUNT,
     "algorithm.lam": UNIT, "algorithm.max_grad_norm": POSITIVE, "algorithm.value_loss_coef": NON_NEGATIVE,
     "runner.num_steps_per_env": AT_LEAST_ONE, "runner.max_iterations": AT_LEAST_ONE,
