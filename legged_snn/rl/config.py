@@ -222,12 +222,8 @@ def to_rsl_rl(cfg: TrainCfg, obs_groups: list[str] | None = None, teacher: Train
         "experiment_name": r.experiment_name,
         "check_for_nan": True,
     }
-    spike_epochs = cfg.algorithm.spike_learning_epochs
-    if spike_epochs is not None:
-        if isinstance(spike_epochs, bool) or not isinstance(spike_epochs, int) or spike_epochs < 1:
-            raise ValueError(f"algorithm.spike_learning_epochs must be an integer >= 1 or null, got {spike_epochs!r}")
-        if cfg.policy.actor == "snn":
-            out["spike_learning_epochs"] = spike_epochs  # read by LeggedRunner
+    if cfg.algorithm.spike_learning_epochs is not None and cfg.policy.actor == "snn":  # read by LeggedRunner
+        out["spike_learning_epochs"] = cfg.algorithm.spike_learning_epochs
     if schedule == "piecewise":
         out["lr_points"] = [list(p) for p in check_lr_points(cfg.algorithm.lr_points)]  # read by LeggedRunner
     if teacher is not None:

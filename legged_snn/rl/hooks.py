@@ -45,12 +45,16 @@ class LeggedHooks:
     def update(self, *args, **kwargs):
         """rsl-rl's ``update`` at this iteration's rate (``lr_points``, logged with it); then the next iteration."""
         if self.lr_points is not None:
-            self.learning_rate = lr_at(self.lr_points, self.iteration)
-            for group in self.optimizer.param_groups:
-                group["lr"] = self.learning_rate
+            self.set_rate(lr_at(self.lr_points, self.iteration))
         out = super().update(*args, **kwargs)
         self.set_iteration(self.iteration + 1)
         return out
+
+    def set_rate(self, rate: float) -> None:
+        """The optimizer's rate (every parameter group) and rsl-rl's record of it (logged)."""
+        self.learning_rate = rate
+        for group in self.optimizer.param_groups:
+            group["lr"] = rate
 
     def set_iteration(self, it: int) -> None:
         """Learning iteration ``it`` comes next: its smoothness (and a rate held from the anneal's start), and
@@ -62,14 +66,12 @@ class LeggedHooks:
             return
         if anneal is not None:
             net.smooth = smoothness(it, anneal)
+            if it >= anneal[0] and getattr(self, "schedule", None) == "adaptive":
+                self.schedule = "fixed"
+                print(f"anneal: spikes come in from it {it + 1}; learning rate held at {self.learning_rate:.2e}")
         if self.spike_epochs is not None and net.smooth == 0 and self.num_learning_epochs != self.spike_epochs:
             print(f"pure spikes from it {it}: PPO epochs {self.num_learning_epochs} -> {self.spike_epochs}")
             self.num_learning_epochs = self.spike_epochs
-        if anneal is None:
-            return
-        if it >= anneal[0] and getattr(self, "schedule", None) == "adaptive":
-            self.schedule = "fixed"
-            print(f"anneal: spikes come in from it {it + 1}; learning rate held at {self.learning_rate:.2e}")
 
 
 def add_hooks(alg, lr_points: list | None, spike_epochs: int | None = None) -> None:

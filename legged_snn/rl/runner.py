@@ -66,10 +66,8 @@ class LeggedRunner(OnPolicyRunner):
         self.alg.set_iteration(it)
 
     def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
-        """rsl-rl's loop; an annealed actor or a piecewise rate starts where the iteration it resumes from is."""
-        alg = self.alg
-        if getattr(alg.get_policy(), "anneal", None) is not None or alg.lr_points is not None or alg.spike_epochs:
-            self.set_iteration(self.current_learning_iteration)
+        """rsl-rl's loop; what follows the iteration (anneal, piecewise rate, spike epochs) starts where it resumes."""
+        self.set_iteration(self.current_learning_iteration)
         super().learn(num_learning_iterations, init_at_random_ep_len)
 
     def spike_stats(self) -> dict[str, float]:
@@ -146,16 +144,10 @@ class LeggedRunner(OnPolicyRunner):
                 first = first[:300] + " ..."
             raise CheckpointError(f"checkpoint {path} does not fit this model: {first}") from None
         if getattr(self.alg, "schedule", None) == "fixed" and configured_rate is not None:
-            self._set_rate(configured_rate)  # rsl-rl restores the saved rate; a fixed schedule means the given one
+            self.alg.set_rate(configured_rate)  # rsl-rl restores the saved rate; a fixed schedule means the given one
         if restore_env:
             self._restore_run_state(loaded)
         return loaded.get("infos") or {}
-
-    def _set_rate(self, rate: float) -> None:
-        """The optimizer's rate (every parameter group) and the algorithm's record of it."""
-        self.alg.learning_rate = rate
-        for group in self.alg.optimizer.param_groups:
-            group["lr"] = rate
 
     def load_teacher(self, path: str) -> None:
         """Distillation: the teacher's weights from a trained run's checkpoint (same task and sizes)."""

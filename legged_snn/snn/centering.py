@@ -36,17 +36,27 @@ class _ZeroSum(nn.Module):
         return value
 
 
+def _unit_rows(stored: torch.Tensor) -> torch.Tensor:
+    """(out, in) -> its rows centred and scaled to norm 1."""
+    centred = stored - stored.mean(dim=1, keepdim=True)
+    return centred / centred.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def _centred_norms(weight: torch.Tensor) -> torch.Tensor:
+    """(out, in) -> the (out, 1) norms of its centred rows (at least 1e-6)."""
+    w = weight.detach()
+    return (w - w.mean(dim=1, keepdim=True)).norm(dim=1, keepdim=True).clamp_min(1e-6)
+
+
 class _FixedNorm(nn.Module):
     """(out, in) stored -> its centred rows rescaled to the (out, 1) norms they had at registration."""
 
     def __init__(self, weight: torch.Tensor) -> None:
         super().__init__()
-        centred = weight.detach() - weight.detach().mean(dim=1, keepdim=True)
-        self.register_buffer("norms", centred.norm(dim=1, keepdim=True).clamp_min(1e-6))
+        self.register_buffer("norms", _centred_norms(weight))
 
     def forward(self, stored: torch.Tensor) -> torch.Tensor:
-        centred = stored - stored.mean(dim=1, keepdim=True)
-        return centred * (self.norms / centred.norm(dim=1, keepdim=True).clamp_min(1e-12))
+        return _unit_rows(stored) * self.norms
 
     def right_inverse(self, value: torch.Tensor) -> torch.Tensor:
         return value
@@ -57,13 +67,11 @@ class _LearnedNorm(nn.Module):
 
     def __init__(self, weight: torch.Tensor, step: float) -> None:
         super().__init__()
-        centred = weight.detach() - weight.detach().mean(dim=1, keepdim=True)
         self.step = float(step)
-        self.log_norm = nn.Parameter(centred.norm(dim=1, keepdim=True).clamp_min(1e-6).log() / self.step)
+        self.log_norm = nn.Parameter(_centred_norms(weight).log() / self.step)
 
     def forward(self, stored: torch.Tensor) -> torch.Tensor:
-        centred = stored - stored.mean(dim=1, keepdim=True)
-        return centred * (torch.exp(self.step * self.log_norm) / centred.norm(dim=1, keepdim=True).clamp_min(1e-12))
+        return _unit_rows(stored) * torch.exp(self.step * self.log_norm)
 
     def right_inverse(self, value: torch.Tensor) -> torch.Tensor:
         return value
