@@ -304,7 +304,7 @@ def test_energy_report_hand_counted(decoder):
     ({"decoder_leak": 1.5}, "snn.decoder_leak must be in [0, 1]"),
     ({"decoder_leak": -0.1}, "snn.decoder_leak must be in [0, 1]"),
     ({"decoder_read": "max"}, "snn.decoder_read must be one of ['last', 'mean']"),
-    ({"weight_centering": "yes"}, "snn.weight_centering must be true, false, standardize or learned_norm"),
+    ({"weight_centering": "yes"}, "snn.weight_centering must be true, false, standardize, learned_norm or sphere"),
 ])
 def test_bad_snn_config(cfg, needle):
     with pytest.raises(ValueError) as err:

@@ -134,6 +134,65 @@ def test_learned_norms_keep_zero_sum_rows_and_grow_at_most_exp_k_lr_per_step(tmp
     torch.testing.assert_close(again(obs), actor(obs))
 
 
+def _angles(actor, x, steps: int, lr: float) -> list[float]:
+    """Mean angle (rad) layer 0's effective rows turn per Adam step on them alone (with the network's post-step
+    hook), the loss a fresh random projection of the output each step (a stationary gradient, as PPO's noisy one)."""
+    opt = torch.optim.Adam([actor.network.layers[0].fc.parametrizations.weight.original], lr=lr)
+    opt.register_step_post_hook(actor.network.after_step)
+    gen = torch.Generator().manual_seed(5)
+    out = []
+    for _ in range(steps):
+        w0 = actor.network.layers[0].fc.weight.detach().clone()
+        opt.zero_grad()
+        y = actor.network(x)
+        (y * torch.randn(y.shape, generator=gen)).sum().backward()
+        opt.step()
+        w = actor.network.layers[0].fc.weight.detach()
+        out.append(torch.nn.functional.cosine_similarity(w, w0, dim=1).clamp(-1, 1).acos().mean().item())
+    return out
+
+
+def test_sphere_holds_the_stored_rows_so_the_angle_per_step_does_not_shrink():
+    x = _actor().get_latent(_obs(64))
+    held, sphere = _actor(weight_centering="standardize"), _actor(weight_centering="sphere")  # same seed
+    a_held, a_sphere = _angles(held, x, 40, 0.02), _angles(sphere, x, 40, 0.02)
+    assert a_sphere[0] == pytest.approx(a_held[0], rel=1e-4)  # the hold acts after a step, not on it
+    stored = held.network.layers[0].fc.parametrizations.weight.original.detach()
+    grown = ((stored - stored.mean(1, keepdim=True)).norm(dim=1) / held.network.layers[0].fc.parametrizations.weight[0]
+             .norms.squeeze(1)).mean()
+    assert grown > 1.5  # stored rows grow under "standardize", and each step turns them by less
+    assert sum(a_sphere[-5:]) > 1.3 * sum(a_held[-5:])  # held at their norms, by more (same seed, same gradients)
+    for layer in sphere.network.layers:
+        w, rule = layer.fc.weight.detach(), layer.fc.parametrizations.weight[0]
+        stored = layer.fc.parametrizations.weight.original.detach()
+        torch.testing.assert_close((stored - stored.mean(1, keepdim=True)).norm(dim=1, keepdim=True), rule.norms)
+        torch.testing.assert_close(w.norm(dim=1, keepdim=True), rule.norms)
+        assert w.sum(dim=1).abs().max() < 1e-5
+
+
+def test_holding_the_stored_rows_keeps_the_function_and_rescales_adams_moments():
+    actor = _actor(weight_centering="sphere")
+    x = actor.get_latent(_obs(64))
+    net = actor.network
+    opt = torch.optim.Adam(net.parameters(), lr=0.05)
+    for _ in range(3):  # no hook: the stored rows grow
+        opt.zero_grad()
+        net(x).square().mean().backward()
+        opt.step()
+    stored = net.layers[0].fc.parametrizations.weight.original
+    grown = stored.detach().norm(dim=1, keepdim=True)
+    m, v = opt.state[stored]["exp_avg"].clone(), opt.state[stored]["exp_avg_sq"].clone()
+    with torch.no_grad():
+        before = net(x)
+    net.after_step(opt)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), before, atol=1e-5, rtol=1e-5)
+    r = stored.detach().norm(dim=1, keepdim=True) / grown
+    assert r.max() < 0.99  # they were pulled back
+    torch.testing.assert_close(opt.state[stored]["exp_avg"], m / r)
+    torch.testing.assert_close(opt.state[stored]["exp_avg_sq"], v / r.square())
+
+
 def test_bias_lr_scale_steps_the_lif_biases_only():
     actor = _actor(lr_scale=1.0, bias_lr_scale=0.1)
     x = actor.get_latent(_obs(64))
@@ -151,8 +210,8 @@ def test_bias_lr_scale_steps_the_lif_biases_only():
 
 
 @pytest.mark.parametrize("key, value, needle", [
-    ("weight_centering", "yes", "snn.weight_centering must be true, false, standardize or learned_norm"),
-    ("weight_centering", 1, "snn.weight_centering must be true, false, standardize or learned_norm"),
+    ("weight_centering", "yes", "snn.weight_centering must be true, false, standardize, learned_norm or sphere"),
+    ("weight_centering", 1, "snn.weight_centering must be true, false, standardize, learned_norm or sphere"),
     ("norm_lr_scale", 0, "snn.norm_lr_scale must be a finite number > 0"),
     ("bias_lr_scale", 0, "snn.bias_lr_scale must be a finite number > 0 or null"),
     ("bias_lr_scale", "0.1", "snn.bias_lr_scale must be a finite number > 0 or null"),

@@ -85,3 +85,6 @@ def add_hooks(alg, lr_points: list | None, spike_epochs: int | None = None) -> N
     alg.lr_points = lr_points
     alg.spike_epochs = spike_epochs
     alg.iteration = 0
+    net = alg.spiking_network()
+    if getattr(net, "sphere", False):  # snn.weight_centering "sphere": stored rows held after every step
+        alg.optimizer.register_step_post_hook(net.after_step)

@@ -15,6 +15,12 @@ surrogate's live band by scaling them (weight normalization with a fixed gain; S
 number per neuron (initially log n0 / k). Adam moves s by about the rate per step, so the norm changes by a factor of
 ~exp(k x rate) per step at most (``snn.norm_lr_scale`` = k): a neuron's gain can grow, slowly and multiplicatively,
 where "standardize" holds it (an MLP with held norms stays at standing: docs/snn_ppo.md).
+
+``"sphere"`` is "standardize" whose stored rows are also held: after every optimizer step (``hold_stored``) each
+stored row is scaled back to its norm at registration, and Adam's moments with it, so that Adam's step turns a
+neuron's weights by the same angle all run long (~rate x sqrt(fan_in) / n0 radians). Under "standardize" every step
+adds to the stored rows' norms (a step orthogonal to a row lengthens it): on a1_flat they grew 3-5x in the first 50
+iterations and the angle per step shrank by as much (docs/snn_ppo.md, "Session 8").
 """
 
 from __future__ import annotations
@@ -49,11 +55,13 @@ def _centred_norms(weight: torch.Tensor) -> torch.Tensor:
 
 
 class _FixedNorm(nn.Module):
-    """(out, in) stored -> its centred rows rescaled to the (out, 1) norms they had at registration."""
+    """(out, in) stored -> its centred rows rescaled to the (out, 1) norms they had at registration; ``sphere``: the
+    stored rows are held at those norms too (``hold_stored``, after each optimizer step)."""
 
-    def __init__(self, weight: torch.Tensor) -> None:
+    def __init__(self, weight: torch.Tensor, sphere: bool = False) -> None:
         super().__init__()
         self.register_buffer("norms", _centred_norms(weight))
+        self.sphere = sphere
 
     def forward(self, stored: torch.Tensor) -> torch.Tensor:
         return _unit_rows(stored) * self.norms
@@ -77,20 +85,44 @@ class _LearnedNorm(nn.Module):
         return value
 
 
+@torch.no_grad()
+def hold_stored(linears: Iterable[nn.Linear], optimizer: torch.optim.Optimizer) -> None:
+    """Scale every "sphere" linear's stored (out, in) rows back to their held norms, dividing Adam's first moments by
+    the same per-row factor r and its second moments by r^2: the function is unchanged (it reads the rows'
+    directions), the gradient with respect to the rescaled rows is 1 / r times the old one, and Adam's next step
+    keeps its size in stored units. Other optimizers' state is left as it is."""
+    for fc in linears:
+        rule = fc.parametrizations.weight[0]
+        if not getattr(rule, "sphere", False):
+            continue
+        stored = fc.parametrizations.weight.original
+        r = rule.norms / _centred_norms(stored)
+        stored.mul_(r)
+        state = optimizer.state.get(stored, {})
+        if "exp_avg" in state:
+            state["exp_avg"].div_(r)
+        if "exp_avg_sq" in state:
+            state["exp_avg_sq"].div_(r.square())
+
+
+CENTERING = ("standardize", "learned_norm", "sphere")
+
+
 def check_centering(value, field: str) -> None:
-    """A one-line ValueError unless ``value`` is a weight-centering mode: false, true, standardize or learned_norm."""
-    if not (isinstance(value, bool) or value in ("standardize", "learned_norm")):
-        raise ValueError(f"{field} must be true, false, standardize or learned_norm, got {value!r}")
+    """A one-line ValueError unless ``value`` is a weight-centering mode: false, true or one of CENTERING."""
+    if not (isinstance(value, bool) or value in CENTERING):
+        raise ValueError(f"{field} must be true, false, {', '.join(CENTERING[:-1])} or {CENTERING[-1]}, got {value!r}")
 
 
 def center_weights(linears: Iterable[nn.Linear], mode: bool | str = True, norm_step: float = 0.1) -> list[nn.Module]:
     """Reparametrize every linear's ``weight`` (in place) as zero-sum rows (``mode`` True), zero-sum rows of their
-    initial norm ("standardize") or of a learned norm ("learned_norm", step ``norm_step``); registered before
-    ``scale_steps``. Returns the rules (the learned norms' modules, for ``scale_steps`` to leave alone)."""
+    initial norm ("standardize"; "sphere" holds the stored rows too: ``hold_stored``) or of a learned norm
+    ("learned_norm", step ``norm_step``); registered before ``scale_steps``. Returns the rules (the learned norms'
+    modules, for ``scale_steps`` to leave alone)."""
     rules = []
     for fc in linears:
-        if mode == "standardize":
-            rule: nn.Module = _FixedNorm(fc.weight)
+        if mode in ("standardize", "sphere"):
+            rule: nn.Module = _FixedNorm(fc.weight, sphere=mode == "sphere")
         elif mode == "learned_norm":
             rule = _LearnedNorm(fc.weight, norm_step)
         else:

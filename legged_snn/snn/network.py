@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from legged_snn.snn import sparse
-from legged_snn.snn.centering import center_weights
+from legged_snn.snn.centering import center_weights, hold_stored
 from legged_snn.snn.decoders import MembraneDecoder, PopulationDecoder, check_decoder
 from legged_snn.snn.direct import DirectEncoder
 from legged_snn.snn.encoders import PopulationEncoder
@@ -130,6 +130,7 @@ class SpikingNetwork(nn.Module):
             overrides = {(id(layer.fc), "bias"): bias_lr_scale for layer in self.layers}
         overrides.update({(id(rule), "log_norm"): 1.0 for rule in rules})
         scale_steps(self, lr_scale, overrides)
+        self.sphere = weight_centering == "sphere"  # the stored rows held too: ``after_step`` after each step
         self.lr_scale = float(lr_scale)
         self.timesteps = timesteps
         self.gradient = gradient  # bptt: exact BPTT through T; rate: rate_grad.py (stateless forwards only)
@@ -138,6 +139,12 @@ class SpikingNetwork(nn.Module):
         self.rate_reg = 0.0  # weight of the mean firing rate (encoder and hidden layers) added to the loss (0 = off)
         self.smooth = 0.0  # lambda in [0, 1]: 0 spikes; > 0 mixes in the surrogate's integral (neurons.py, anneal.py)
         self.reset_stats()
+
+    def after_step(self, optimizer: torch.optim.Optimizer, *_args) -> None:
+        """An optimizer step post-hook: "sphere" weights' stored rows (and Adam's moments) back to their held norms
+        (centering.py); nothing for the other modes."""
+        if self.sphere:
+            hold_stored([layer.fc for layer in self.layers], optimizer)
 
     # ---------------------------------------------------------------------------------- statistics
     def reset_stats(self) -> None:
