@@ -193,6 +193,25 @@ def test_holding_the_stored_rows_keeps_the_function_and_rescales_adams_moments()
     torch.testing.assert_close(opt.state[stored]["exp_avg_sq"], v / r.square())
 
 
+def test_spike_step_scale_shrinks_the_angle_per_step_on_spikes_only():
+    x = _actor().get_latent(_obs(64))
+    full, small = _actor(weight_centering="sphere"), _actor(weight_centering="sphere", spike_step_scale=0.25)
+    a_full, a_small = _angles(full, x, 2, 0.01), _angles(small, x, 2, 0.01)  # spikes (lambda 0); same seed
+    assert a_small[0] == pytest.approx(a_full[0], rel=1e-4)  # the radius is applied after a step
+    assert a_small[1] == pytest.approx(0.25 * a_full[1], rel=0.05)  # then each step turns the rows by a quarter
+    for layer in small.network.layers:
+        stored = layer.fc.parametrizations.weight.original.detach()
+        torch.testing.assert_close((stored - stored.mean(1, keepdim=True)).norm(dim=1, keepdim=True),
+                                   4 * layer.fc.parametrizations.weight[0].norms)
+    smooth = _actor(weight_centering="sphere", spike_step_scale=0.25)
+    smooth.network.smooth = 1.0  # the smooth forward keeps the full step
+    a_smooth = _angles(smooth, x, 2, 0.01)
+    stored = smooth.network.layers[0].fc.parametrizations.weight.original.detach()
+    torch.testing.assert_close((stored - stored.mean(1, keepdim=True)).norm(dim=1, keepdim=True),
+                               smooth.network.layers[0].fc.parametrizations.weight[0].norms)
+    assert a_smooth[1] > 2 * a_small[1]
+
+
 def test_bias_lr_scale_steps_the_lif_biases_only():
     actor = _actor(lr_scale=1.0, bias_lr_scale=0.1)
     x = actor.get_latent(_obs(64))
@@ -216,6 +235,9 @@ def test_bias_lr_scale_steps_the_lif_biases_only():
     ("bias_lr_scale", 0, "snn.bias_lr_scale must be a finite number > 0 or null"),
     ("bias_lr_scale", "0.1", "snn.bias_lr_scale must be a finite number > 0 or null"),
     ("bias_lr_scale", float("inf"), "snn.bias_lr_scale must be a finite number > 0 or null"),
+    ("spike_step_scale", 0, "snn.spike_step_scale must be a number in (0, 1]"),
+    ("spike_step_scale", 1.5, "snn.spike_step_scale must be a number in (0, 1]"),
+    ("spike_step_scale", 0.2, "snn.spike_step_scale=0.2 needs snn.weight_centering=sphere"),
 ])
 def test_bad_reparametrization_values_are_one_line(key, value, needle):
     with pytest.raises(ValueError) as exc:

@@ -36,7 +36,7 @@ class PolicyCfg:
         "readout_gain": 1.0, "anneal": None, "init_gain": 1.0,
         "decoder": "membrane", "decoder_leak": 0.0, "decoder_read": "last", "lr_scale": 0.1,
         "gradient": "bptt", "weight_centering": False, "bias_lr_scale": None,
-        "norm_lr_scale": 0.1,
+        "norm_lr_scale": 0.1, "spike_step_scale": 1.0,
     })  # SpikingActor arguments (PopSAN constants; decoder: membrane integrators or PopSAN's rate population,
     # decoders.py; gradient: exact BPTT or the rate rule, rate_grad.py); the SNN normalizes its input (encoder
     # expects z-scores)

@@ -17,7 +17,7 @@ from rsl_rl.utils import unpad_trajectories
 from tensordict import TensorDict
 
 from legged_snn.snn.anneal import check_anneal
-from legged_snn.snn.centering import check_centering
+from legged_snn.snn.centering import check_centering, check_spike_step
 from legged_snn.snn.decoders import check_decoder
 from legged_snn.snn.direct import ENCODER_MODES
 from legged_snn.snn.export import ExportedSNN, OnnxSNN
@@ -43,6 +43,7 @@ def check_snn_config(cfg: dict) -> None:
         if not 0 < float(cfg.get(key, 1.0)) < math.inf:
             raise ValueError(f"snn.{key} must be a finite number > 0, got {cfg[key]}")
     check_centering(cfg.get("weight_centering", False), "snn.weight_centering")
+    check_spike_step(cfg.get("spike_step_scale", 1.0), cfg.get("weight_centering", False))
     bias = cfg.get("bias_lr_scale")
     if bias is not None and not (isinstance(bias, (int, float)) and not isinstance(bias, bool) and 0 < bias < math.inf):
         raise ValueError(f"snn.bias_lr_scale must be a finite number > 0 or null (= lr_scale), got {bias!r}")
@@ -78,13 +79,15 @@ class SpikingActor(MLPModel):
                  init_gain: float = 1.0, decoder: str = "membrane",
                  decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0,
                  gradient: str = "bptt", weight_centering: bool | str = False,
-                 bias_lr_scale: float | None = None, norm_lr_scale: float = 0.1) -> None:
+                 bias_lr_scale: float | None = None, norm_lr_scale: float = 0.1,
+                 spike_step_scale: float = 1.0) -> None:
         check_snn_config({"history": history, "timesteps": timesteps, "pop_in": pop_in, "pop_out": pop_out,
                           "encoder_mode": encoder_mode, "neuron": neuron or {}, "rate_reg": rate_reg,
                           "readout_gain": readout_gain, "anneal": anneal, "init_gain": init_gain,
                           "decoder": decoder, "decoder_leak": decoder_leak, "decoder_read": decoder_read,
                           "lr_scale": lr_scale, "gradient": gradient, "weight_centering": weight_centering,
-                          "bias_lr_scale": bias_lr_scale, "norm_lr_scale": norm_lr_scale})
+                          "bias_lr_scale": bias_lr_scale, "norm_lr_scale": norm_lr_scale,
+                          "spike_step_scale": spike_step_scale})
         self.is_recurrent = history == "membrane"
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims=[1], activation="elu",
                          obs_normalization=obs_normalization, distribution_cfg=distribution_cfg)
@@ -98,6 +101,7 @@ class SpikingActor(MLPModel):
                                       init_gain, decoder, decoder_leak, decoder_read, lr_scale, gradient,
                                       weight_centering, bias_lr_scale, norm_lr_scale)
         self.network.rate_reg = float(rate_reg)
+        self.network.spike_step = float(spike_step_scale)
         self.anneal = check_anneal(anneal)  # (start, end) iterations of smooth -> spiking, or None (anneal.py)
         self.hidden_dims = list(hidden_dims)
         self.hidden_state: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None

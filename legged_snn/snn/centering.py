@@ -86,8 +86,9 @@ class _LearnedNorm(nn.Module):
 
 
 @torch.no_grad()
-def hold_stored(linears: Iterable[nn.Linear], optimizer: torch.optim.Optimizer) -> None:
-    """Scale every "sphere" linear's stored (out, in) rows back to their held norms, dividing Adam's first moments by
+def hold_stored(linears: Iterable[nn.Linear], optimizer: torch.optim.Optimizer, radius: float = 1.0) -> None:
+    """Scale every "sphere" linear's stored (out, in) rows to ``radius`` x their held norms (a larger radius: a
+    smaller angle per step, as ``snn.spike_step_scale`` asks once spikes are in), dividing Adam's first moments by
     the same per-row factor r and its second moments by r^2: the function is unchanged (it reads the rows'
     directions), the gradient with respect to the rescaled rows is 1 / r times the old one, and Adam's next step
     keeps its size in stored units. Other optimizers' state is left as it is."""
@@ -96,7 +97,7 @@ def hold_stored(linears: Iterable[nn.Linear], optimizer: torch.optim.Optimizer) 
         if not getattr(rule, "sphere", False):
             continue
         stored = fc.parametrizations.weight.original
-        r = rule.norms / _centred_norms(stored)
+        r = radius * rule.norms / _centred_norms(stored)
         stored.mul_(r)
         state = optimizer.state.get(stored, {})
         if "exp_avg" in state:
@@ -112,6 +113,15 @@ def check_centering(value, field: str) -> None:
     """A one-line ValueError unless ``value`` is a weight-centering mode: false, true or one of CENTERING."""
     if not (isinstance(value, bool) or value in CENTERING):
         raise ValueError(f"{field} must be true, false, {', '.join(CENTERING[:-1])} or {CENTERING[-1]}, got {value!r}")
+
+
+def check_spike_step(value, centering) -> None:
+    """A one-line ValueError unless ``snn.spike_step_scale`` is in (0, 1], and 1 unless the weights are "sphere"."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ValueError(f"snn.spike_step_scale must be a number in (0, 1], got {value!r}")
+    if value != 1 and centering != "sphere":
+        raise ValueError(f"snn.spike_step_scale={value} needs snn.weight_centering=sphere (got {centering!r}); set "
+                         "both or leave spike_step_scale at 1")
 
 
 def center_weights(linears: Iterable[nn.Linear], mode: bool | str = True, norm_step: float = 0.1) -> list[nn.Module]:

@@ -131,6 +131,7 @@ class SpikingNetwork(nn.Module):
         overrides.update({(id(rule), "log_norm"): 1.0 for rule in rules})
         scale_steps(self, lr_scale, overrides)
         self.sphere = weight_centering == "sphere"  # the stored rows held too: ``after_step`` after each step
+        self.spike_step = 1.0  # sphere: the angle per step on pure spikes, as a fraction of the smooth forward's
         self.lr_scale = float(lr_scale)
         self.timesteps = timesteps
         self.gradient = gradient  # bptt: exact BPTT through T; rate: rate_grad.py (stateless forwards only)
@@ -142,9 +143,11 @@ class SpikingNetwork(nn.Module):
 
     def after_step(self, optimizer: torch.optim.Optimizer, *_args) -> None:
         """An optimizer step post-hook: "sphere" weights' stored rows (and Adam's moments) back to their held norms
-        (centering.py); nothing for the other modes."""
+        x 1 / (spike_step + (1 - spike_step) lambda), so the angle per step falls to ``spike_step`` x its smooth
+        size as the anneal brings spikes in (centering.py); nothing for the other modes."""
         if self.sphere:
-            hold_stored([layer.fc for layer in self.layers], optimizer)
+            scale = self.spike_step + (1.0 - self.spike_step) * self.smooth
+            hold_stored([layer.fc for layer in self.layers], optimizer, 1.0 / scale)
 
     # ---------------------------------------------------------------------------------- statistics
     def reset_stats(self) -> None:
