@@ -1,8 +1,9 @@
 """CPU kernels (numba) for spike-train codes: each input column's T-step spike train as one integer code, so a
 layer's product adds one precomputed row per distinct code instead of one per spike (``sparse.CodedSpikes``).
 
-``encode_codes`` (from the encoder's stimulation) and ``dense_codes`` (from dense spikes) build the codes and their
-per-block histograms; ``coded_matmul`` / ``coded_t_matmul`` are the forward and weight-gradient products.
+``encode_codes`` (from the encoder's stimulation) and ``dense_codes`` (from dense spikes) build the codes,
+``block_stats`` their per-block histograms; ``coded_matmul`` / ``coded_t_matmul`` are the forward and
+weight-gradient products.
 """
 
 from __future__ import annotations
@@ -32,37 +33,39 @@ def code_stats(row, seen, stamp, hist):  # pragma: no cover - compiled
 
 
 @numba.njit(parallel=True, cache=True)
-def encode_codes(stim, T, th, codes, hist, adds):  # pragma: no cover - compiled
-    """Deterministic encoder as spike-train codes: codes[n, k] has bit t set where encode_pass spikes at step t
-    (the same arithmetic); hist (B, 2**T) counts the codes per block of samples, adds (B,) the (code, step) pairs
-    coded_matmul adds per sample (see code_stats)."""
-    N, K = stim.shape
+def block_stats(codes, hist, adds):  # pragma: no cover - compiled
+    """hist (B, 2**T) counts the (N, K) codes per block of samples, adds (B,) the (code, step) pairs coded_matmul
+    adds per sample (see code_stats)."""
+    N = codes.shape[0]
     B = hist.shape[0]
     chunk = (N + B - 1) // B
     for blk in numba.prange(B):
         seen = np.zeros(hist.shape[1], dtype=np.int64)
         for n in range(blk * chunk, min(N, (blk + 1) * chunk)):
-            for k in range(K):
-                codes[n, k] = spike_code(stim[n, k], T, th)
             adds[blk] += code_stats(codes[n], seen, n + 1, hist[blk])
 
 
 @numba.njit(parallel=True, cache=True)
-def dense_codes(x, codes, hist, adds):  # pragma: no cover - compiled
-    """(T, N, K) 0/1 spikes -> codes (N, K), bit t = spike at step t; hist, adds as in encode_codes."""
+def encode_codes(stim, T, th, codes):  # pragma: no cover - compiled
+    """Deterministic encoder as spike-train codes: codes[n, k] has bit t set where encode_pass spikes at step t
+    (the same arithmetic)."""
+    N, K = stim.shape
+    for n in numba.prange(N):
+        for k in range(K):
+            codes[n, k] = spike_code(stim[n, k], T, th)
+
+
+@numba.njit(parallel=True, cache=True)
+def dense_codes(x, codes):  # pragma: no cover - compiled
+    """(T, N, K) 0/1 spikes -> codes (N, K), bit t = spike at step t."""
     T, N, K = x.shape
-    B = hist.shape[0]
-    chunk = (N + B - 1) // B
-    for blk in numba.prange(B):
-        seen = np.zeros(hist.shape[1], dtype=np.int64)
-        for n in range(blk * chunk, min(N, (blk + 1) * chunk)):
+    for n in numba.prange(N):
+        for k in range(K):
+            codes[n, k] = 0
+        for t in range(T):
             for k in range(K):
-                codes[n, k] = 0
-            for t in range(T):
-                for k in range(K):
-                    if x[t, n, k] != 0:
-                        codes[n, k] |= 1 << t
-            adds[blk] += code_stats(codes[n], seen, n + 1, hist[blk])
+                if x[t, n, k] != 0:
+                    codes[n, k] |= 1 << t
 
 
 @numba.njit(cache=True)

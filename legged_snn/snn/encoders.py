@@ -118,7 +118,7 @@ class PopulationEncoder(nn.Module):
             stim = a.detach().contiguous().numpy()
             th = stim.dtype.type(self.threshold)
             coded = group_by_train(
-                T, N, K, lambda codes, hist, adds: code_kernels.encode_codes(stim, T, th, codes, hist, adds))
+                T, N, K, lambda codes: code_kernels.encode_codes(stim, T, th, codes))
             if coded is not None:  # grouped by spike train where that pays (sparse.CodedCsr)
                 return None, coded
             counts = np.empty((T, N), dtype=np.int64)
