@@ -96,10 +96,13 @@ def hold_stored(linears: Iterable[nn.Linear], optimizer: torch.optim.Optimizer, 
         rule = fc.parametrizations.weight[0]
         if not getattr(rule, "sphere", False):
             continue
-        stored = fc.parametrizations.weight.original
-        r = radius * rule.norms / _centred_norms(stored)
-        stored.mul_(r)
-        state = optimizer.state.get(stored, {})
+        rules = fc.parametrizations.weight
+        # with snn.lr_scale != 1 the stored rows are themselves g x a leaf (step_scale.py): Adam steps the leaf
+        leaf = rules.parametrizations.original.original if parametrize.is_parametrized(rules, "original") \
+            else rules.original
+        r = radius * rule.norms / _centred_norms(rules.original)
+        leaf.mul_(r)
+        state = optimizer.state.get(leaf, {})
         if "exp_avg" in state:
             state["exp_avg"].div_(r)
         if "exp_avg_sq" in state:
