@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
 import os
 import shutil
 import sys
@@ -25,7 +27,9 @@ from legged_snn.registry import UnknownTaskError, load
 from legged_snn.rl.config import MLP_INPUTS, TrainCfg, to_rsl_rl
 from legged_snn.rl.runner import CheckpointError, LeggedRunner
 from legged_snn.sim.model import ModelError
+from legged_snn.snn.actor import SpikingActor
 from legged_snn.snn.centering import check_centering
+from legged_snn.snn.neurons import NeuronCfg
 from legged_snn.validate import ConfigError
 
 
@@ -138,15 +142,29 @@ def apply_gait(env_cfg: LocomotionEnvCfg, gait: dict | None, flag: str | None) -
                 setattr(env_cfg.gait_prior, key, value)
 
 
+def _ran_with(snn: dict, fields: dict) -> dict:
+    """A trained run's ``snn`` settings plus every field of the current config it predates, at the value it ran
+    with (SpikingActor's and NeuronCfg's own defaults), so ``--cfg`` can set such a field on ``--resume``."""
+    ctor = {k: p.default for k, p in inspect.signature(SpikingActor.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+    out = dict(snn)
+    for key in fields:
+        if key not in out and key in ctor and key != "neuron":
+            out[key] = ctor[key]
+    if isinstance(out.get("neuron"), dict):
+        out["neuron"] = {**{f.name: f.default for f in dataclasses.fields(NeuronCfg)}, **out["neuron"]}
+    return out
+
+
 def apply_policy(train_cfg: TrainCfg, policy: dict) -> None:
     """Use a trained run's policy settings (so a resumed or played actor has the dynamics it was trained with).
     A spiking run from before the membrane decoder has no ``decoder`` key: it was trained with the rate decoder."""
     for key, value in policy.items():
         if hasattr(train_cfg.policy, key):
+            if key == "snn" and isinstance(value, dict) and isinstance(train_cfg.policy.snn, dict):
+                legacy = {"decoder": "rate"} if policy.get("actor") == "snn" else {}
+                value = _ran_with({**legacy, **value}, train_cfg.policy.snn)
             setattr(train_cfg.policy, key, value)
-    snn = train_cfg.policy.snn
-    if policy.get("actor") == "snn" and isinstance(snn, dict) and "decoder" not in snn:
-        snn["decoder"] = "rate"
 
 
 def _checked_configs(env_cfg: LocomotionEnvCfg, train_cfg: TrainCfg) -> None:

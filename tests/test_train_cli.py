@@ -258,3 +258,22 @@ def test_play_lists_no_training_flags(capsys):
     with pytest.raises(SystemExit):
         play.parse_args(["--resume"])
     assert "unrecognized arguments: --resume" in capsys.readouterr().err
+
+
+def test_a_run_older_than_a_field_resumes_with_what_it_ran_with_and_can_set_it():
+    """A run's saved ``snn`` settings lack the fields added since; --resume fills them with the values the run ran
+    with (SpikingActor's and NeuronCfg's own defaults, not the config's) so ``--cfg`` can set them."""
+    from envs.launch import apply_policy
+    from legged_snn.overrides import apply_override
+    from legged_snn.rl.config import TrainCfg
+
+    cfg = TrainCfg()
+    apply_policy(cfg, {"actor": "snn", "snn": {"timesteps": 5, "decoder": "membrane", "neuron": {"threshold": 0.4}}})
+    snn = cfg.policy.snn
+    assert snn["lr_scale"] == 1.0 and snn["weight_centering"] is False and snn["spike_step_scale"] == 1.0
+    assert snn["neuron"]["surrogate"] == "rect" and snn["neuron"]["threshold"] == 0.4  # NeuronCfg's default
+    apply_override({"train": cfg}, "policy.snn.spike_step_scale=0.3")
+    assert cfg.policy.snn["spike_step_scale"] == 0.3
+    older = TrainCfg()
+    apply_policy(older, {"actor": "snn", "snn": {"timesteps": 5}})  # from before the membrane decoder
+    assert older.policy.snn["decoder"] == "rate"
