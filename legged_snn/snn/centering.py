@@ -31,6 +31,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from legged_snn.snn.step_scale import stepped_tensor
+
 
 class _ZeroSum(nn.Module):
     """(out, in) stored -> stored minus its row means (every neuron's weights sum to zero)."""
@@ -55,13 +57,12 @@ def _centred_norms(weight: torch.Tensor) -> torch.Tensor:
 
 
 class _FixedNorm(nn.Module):
-    """(out, in) stored -> its centred rows rescaled to the (out, 1) norms they had at registration; ``sphere``: the
-    stored rows are held at those norms too (``hold_stored``, after each optimizer step)."""
+    """(out, in) stored -> its centred rows rescaled to the (out, 1) norms they had at registration ("sphere" holds
+    the stored rows at those norms too: ``hold_stored``, after each optimizer step)."""
 
-    def __init__(self, weight: torch.Tensor, sphere: bool = False) -> None:
+    def __init__(self, weight: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("norms", _centred_norms(weight))
-        self.sphere = sphere
 
     def forward(self, stored: torch.Tensor) -> torch.Tensor:
         return _unit_rows(stored) * self.norms
@@ -87,20 +88,15 @@ class _LearnedNorm(nn.Module):
 
 @torch.no_grad()
 def hold_stored(linears: Iterable[nn.Linear], optimizer: torch.optim.Optimizer, radius: float = 1.0) -> None:
-    """Scale every "sphere" linear's stored (out, in) rows to ``radius`` x their held norms (a larger radius: a
-    smaller angle per step, as ``snn.spike_step_scale`` asks once spikes are in), dividing Adam's first moments by
-    the same per-row factor r and its second moments by r^2: the function is unchanged (it reads the rows'
-    directions), the gradient with respect to the rescaled rows is 1 / r times the old one, and Adam's next step
-    keeps its size in stored units. Other optimizers' state is left as it is."""
+    """Scale every linear's stored (out, in) rows (a "standardize"/"sphere" rule's) to ``radius`` x their held norms
+    (a larger radius: a smaller angle per step, as ``snn.spike_step_scale`` asks once spikes are in), dividing
+    Adam's first moments by the same per-row factor r and its second moments by r^2: the function is unchanged (it
+    reads the rows' directions), the gradient with respect to the rescaled rows is 1 / r times the old one, and
+    Adam's next step keeps its size in stored units. Other optimizers' state is left as it is."""
     for fc in linears:
-        rule = fc.parametrizations.weight[0]
-        if not getattr(rule, "sphere", False):
-            continue
         rules = fc.parametrizations.weight
-        # with snn.lr_scale != 1 the stored rows are themselves g x a leaf (step_scale.py): Adam steps the leaf
-        leaf = rules.parametrizations.original.original if parametrize.is_parametrized(rules, "original") \
-            else rules.original
-        r = radius * rule.norms / _centred_norms(rules.original)
+        leaf = stepped_tensor(fc, "weight")  # with snn.lr_scale != 1 the stored rows are g x this leaf
+        r = radius * rules[0].norms / _centred_norms(rules.original)
         leaf.mul_(r)
         state = optimizer.state.get(leaf, {})
         if "exp_avg" in state:
@@ -135,7 +131,7 @@ def center_weights(linears: Iterable[nn.Linear], mode: bool | str = True, norm_s
     rules = []
     for fc in linears:
         if mode in ("standardize", "sphere"):
-            rule: nn.Module = _FixedNorm(fc.weight, sphere=mode == "sphere")
+            rule: nn.Module = _FixedNorm(fc.weight)
         elif mode == "learned_norm":
             rule = _LearnedNorm(fc.weight, norm_step)
         else:

@@ -130,7 +130,8 @@ class SpikingNetwork(nn.Module):
             overrides = {(id(layer.fc), "bias"): bias_lr_scale for layer in self.layers}
         overrides.update({(id(rule), "log_norm"): 1.0 for rule in rules})
         scale_steps(self, lr_scale, overrides)
-        self.sphere = weight_centering == "sphere"  # the stored rows held too: ``after_step`` after each step
+        # "sphere": these linears' stored rows are held too, by ``after_step`` after each optimizer step
+        self.sphere_linears = [layer.fc for layer in self.layers] if weight_centering == "sphere" else []
         self.spike_step = 1.0  # sphere: the angle per step on pure spikes, as a fraction of the smooth forward's
         self.lr_scale = float(lr_scale)
         self.timesteps = timesteps
@@ -145,9 +146,9 @@ class SpikingNetwork(nn.Module):
         """An optimizer step post-hook: "sphere" weights' stored rows (and Adam's moments) back to their held norms
         x 1 / (spike_step + (1 - spike_step) lambda), so the angle per step falls to ``spike_step`` x its smooth
         size as the anneal brings spikes in (centering.py); nothing for the other modes."""
-        if self.sphere:
+        if self.sphere_linears:
             scale = self.spike_step + (1.0 - self.spike_step) * self.smooth
-            hold_stored([layer.fc for layer in self.layers], optimizer, 1.0 / scale)
+            hold_stored(self.sphere_linears, optimizer, 1.0 / scale)
 
     # ---------------------------------------------------------------------------------- statistics
     def reset_stats(self) -> None:

@@ -40,3 +40,11 @@ def scale_steps(network: nn.Module, gain: float, overrides: dict[tuple[int, str]
         g = overrides.get((id(module), name), gain)
         if g != 1.0:
             parametrize.register_parametrization(module, name, _Scale(g))
+
+
+def stepped_tensor(module: nn.Module, name: str) -> torch.Tensor:
+    """The leaf Adam steps for ``module.name``'s stored value (parametrize's ``original``): itself, or, where
+    ``scale_steps`` scaled that stored value, the leaf under its scale (value = g x leaf)."""
+    rules = module.parametrizations[name]
+    return rules.parametrizations.original.original if parametrize.is_parametrized(rules, "original") \
+        else rules.original
