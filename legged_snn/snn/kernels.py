@@ -11,6 +11,17 @@ import numba
 import numpy as np
 
 
+@numba.njit(inline="always")
+def membrane_step(v, b, ci, fired, o, th, reset, one):  # pragma: no cover - compiled
+    """v_t from v_{t-1} (``equations.lif_step``'s reset forms): reset 0 zeroes it after a spike, 1 subtracts th x o
+    (o the last output, a count for multi-spike neurons), 2 gates only the decayed part; fired = min(o, 1) gates."""
+    if reset == 0:
+        return (v * b + ci) * (one - fired)
+    if reset == 1:
+        return v * b + ci - th * o
+    return v * b * (one - fired) + ci
+
+
 @numba.njit(parallel=True, cache=True, fastmath=False)
 def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smooth, kind,
                  store):  # pragma: no cover - compiled
@@ -28,12 +39,7 @@ def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smoot
             for j in range(H):
                 ci = c[i, j] * a + current[t, i, j]
                 oi = o[i, j]
-                if reset == 0:
-                    vi = (v[i, j] * b + ci) * (one - oi)
-                elif reset == 1:
-                    vi = v[i, j] * b + ci - th * oi
-                else:
-                    vi = v[i, j] * b * (one - oi) + ci
+                vi = membrane_step(v[i, j], b, ci, oi, oi, th, reset, one)
                 si = one if vi > th else 0 * one
                 if kind == 0:
                     if store:
@@ -165,25 +171,34 @@ def encode_pass(stim, T, th, counts, offsets, indices, fill):  # pragma: no cove
 
 
 @numba.njit(parallel=True, cache=True)
-def row_counts(x, counts):  # pragma: no cover - compiled
-    """Nonzeros per row of a (R, K) array into counts (R,)."""
+def row_counts(x, counts, multi=False):  # pragma: no cover - compiled
+    """Entries per row of a (R, K) array into counts (R,): its nonzeros, or with ``multi`` the sum of its
+    non-negative integer counts (stored as floats). Left out, ``multi`` is a compile-time False (numba prunes the
+    branch), so the 0/1 rollout path runs the plain loop."""
     R, K = x.shape
     for r in numba.prange(R):
         c = 0
         for k in range(K):
-            if x[r, k] != 0:
+            if multi:
+                c += int(x[r, k])
+            elif x[r, k] != 0:
                 c += 1
         counts[r] = c
 
 
 @numba.njit(parallel=True, cache=True)
-def fill_csr(x, offsets, indices):  # pragma: no cover - compiled
-    """Column indices of the nonzeros of (R, K) x, row by row, starting at offsets[r]."""
+def fill_csr(x, offsets, indices, multi=False):  # pragma: no cover - compiled
+    """Column indices of the nonzeros of (R, K) x, row by row, starting at offsets[r]; with ``multi`` column k is
+    written x[r, k] times (integer spike counts)."""
     R, K = x.shape
     for r in numba.prange(R):
         p = offsets[r]
         for k in range(K):
-            if x[r, k] != 0:
+            if multi:
+                for _ in range(int(x[r, k])):
+                    indices[p] = k
+                    p += 1
+            elif x[r, k] != 0:
                 indices[p] = k
                 p += 1
 

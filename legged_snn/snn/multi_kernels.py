@@ -1,6 +1,6 @@
 """CPU kernels (numba) for multi-spike neurons (``snn.neuron.max_spikes`` > 1): the LIF scan's forward with integer
-spike counts, and the CSR of a count matrix (a count of n is its column index written n times, so the sparse
-products of ``sparse.Csr`` sum that weight row n times: exactly W x for integer x).
+spike counts. The CSR of a count matrix is ``kernels.fill_csr(..., multi=True)`` (a count of n is its column index
+written n times, so the sparse products of ``sparse.Csr`` sum that weight row n times: exactly W x for integer x).
 
 The backward is ``kernels.scan_backward`` itself: it reads the spikes only as reset gates, so it is given the counts
 clamped to 1 (a multi-spike resets like one spike) and the surrogate dO/dv this forward stores.
@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 
 import numba
+
+from legged_snn.snn.kernels import membrane_step
 
 
 @numba.njit(parallel=True, cache=True, fastmath=False)
@@ -30,13 +32,7 @@ def scan_forward_multi(current, c, v, o, spikes, window, a, b, th, reset, width,
             for j in range(H):
                 ci = c[i, j] * a + current[t, i, j]
                 oi = o[i, j]
-                fired = min(oi, one)
-                if reset == 0:
-                    vi = (v[i, j] * b + ci) * (one - fired)
-                elif reset == 1:
-                    vi = v[i, j] * b + ci - th * oi
-                else:
-                    vi = v[i, j] * b * (one - fired) + ci
+                vi = membrane_step(v[i, j], b, ci, min(oi, one), oi, th, reset, one)
                 si = min(top, max(zero, math.ceil(vi / th) - one))
                 grad = zero
                 ramp = zero
@@ -57,26 +53,3 @@ def scan_forward_multi(current, c, v, o, spikes, window, a, b, th, reset, width,
                 v[i, j] = vi
                 o[i, j] = si
                 spikes[t, i, j] = si
-
-
-@numba.njit(parallel=True, cache=True)
-def count_rows(x, counts):  # pragma: no cover - compiled
-    """Spikes per row of a (R, K) array of non-negative integer counts (as floats) into counts (R,)."""
-    R, K = x.shape
-    for r in numba.prange(R):
-        n = 0
-        for k in range(K):
-            n += int(x[r, k])
-        counts[r] = n
-
-
-@numba.njit(parallel=True, cache=True)
-def fill_counts(x, offsets, indices):  # pragma: no cover - compiled
-    """Column k of row r written x[r, k] times, row by row from offsets[r]."""
-    R, K = x.shape
-    for r in numba.prange(R):
-        p = offsets[r]
-        for k in range(K):
-            for _ in range(int(x[r, k])):
-                indices[p] = k
-                p += 1
