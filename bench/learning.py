@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from envs.launch import script_session  # noqa: E402
 from legged_snn.cli import add_training_flags, build_parser  # noqa: E402
-from legged_snn.rl.config import resolved_schedule  # noqa: E402
+from legged_snn.rl.config import resolved_epochs, resolved_schedule  # noqa: E402
 from legged_snn.rl.logger import BudgetReached, stop_on_signals  # noqa: E402
 
 
@@ -73,6 +73,10 @@ def main() -> None:
     if runner.alg.lr_points is not None:  # "piecewise": the rate starts at the first point, not algorithm.learning_rate
         out["learning_rate"] = runner.alg.lr_points[0][1]
         out["lr_points"] = [list(p) for p in runner.alg.lr_points]
+    spike_epochs = runner.cfg.get("spike_learning_epochs")
+    if spike_epochs is not None and not runner.distilling:  # the epochs count changes once the forward is spikes
+        out["ppo_epochs"] = resolved_epochs(session.train_cfg)
+        out["ppo_epochs_on_spikes"] = spike_epochs
     anneal = getattr(runner.alg.get_policy(), "anneal", None)
     if anneal is not None:  # smooth to iteration start, spikes from end (legged_snn/snn/anneal.py)
         out["anneal"] = list(anneal)

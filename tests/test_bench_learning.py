@@ -55,18 +55,25 @@ def test_policy_kl_bench_reports_both_actors(tmp_path):
 
 
 def test_learning_bench_reports_the_rate_each_actor_trained_with(tmp_path):
-    """One iteration per actor: the JSON row names its actor, PPO epochs, learning rate and schedule."""
+    """One iteration per actor: the JSON row names its actor, PPO epochs (both counts when they change once the
+    forward is spikes), learning rate and schedule."""
     import json
     import subprocess
     import sys
 
     rows = {}
-    for actor in ("snn", "mlp"):
-        res = subprocess.run([sys.executable, _path, "--task", "a1_flat", "--actor", actor, "--num_envs", "8",
-                              "--max_iterations", "1", "--log_root", str(tmp_path), "--json"], capture_output=True,
+    spikes_later = ["--max_iterations", "2", "--anneal", "0", "1", "--cfg", "algorithm.snn_learning_epochs=5",
+                    "--cfg", "algorithm.spike_learning_epochs=2"]  # 5 epochs while smooth, 2 once on spikes
+    for name, flags in (("snn", ["--actor", "snn", "--max_iterations", "1"]),
+                        ("mlp", ["--actor", "mlp", "--max_iterations", "1"]),
+                        ("snn_spikes_later", ["--actor", "snn", *spikes_later])):
+        res = subprocess.run([sys.executable, _path, "--task", "a1_flat", *flags, "--num_envs", "8",
+                              "--log_root", str(tmp_path), "--json"], capture_output=True,
                              text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
         assert res.returncode == 0, res.stderr[-2000:]
-        rows[actor] = json.loads(res.stdout.strip().splitlines()[-1])
+        rows[name] = json.loads(res.stdout.strip().splitlines()[-1])
+    assert rows["snn_spikes_later"]["ppo_epochs"] == 5 and rows["snn_spikes_later"]["ppo_epochs_on_spikes"] == 2
+    assert "ppo_epochs_on_spikes" not in rows["snn"] and "ppo_epochs_on_spikes" not in rows["mlp"]
     _, cfg = load("a1_flat")
     assert rows["snn"]["actor"] == "snn" and rows["mlp"]["actor"] == "mlp"
     points = cfg.algorithm.lr_points  # the spiking actor's default schedule is "piecewise" from these points
