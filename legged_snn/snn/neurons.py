@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from legged_snn.snn import kernels, multi_kernels
+from legged_snn.snn import kernels
 from legged_snn.snn.equations import lif_step
 from legged_snn.snn.sparse import spike_linear
 
@@ -152,7 +152,7 @@ class _LIFScan(torch.autograd.Function):
             c, v, o = (x.detach().clone(memory_format=torch.contiguous_format) for x in (c0, v0, o0))
             k = np.dtype(kernels.as_np(current).dtype).type
             window = torch.empty(current.shape if store else (1, 1, 1), dtype=current.dtype)
-            multi_kernels.scan_forward_multi(kernels.as_np(current), c.numpy(), v.numpy(), o.numpy(), spikes.numpy(),
+            kernels.scan_forward_multi(kernels.as_np(current), c.numpy(), v.numpy(), o.numpy(), spikes.numpy(),
                                              window.numpy(), k(alpha), k(beta), k(th), reset, k(width), k(smooth), kind,
                                              store, kmax)
             ctx.save_for_backward(window, spikes.clamp(max=1.0), o0.clamp(max=1.0))
