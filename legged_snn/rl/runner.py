@@ -112,6 +112,7 @@ class LeggedRunner(OnPolicyRunner):
         # what a resumed run needs to continue exactly: the env's state, the RNG, a recurrent actor's state
         if hasattr(self.env, "state_dict"):
             saved["env_state"] = self.env.state_dict()
+            saved["episode_stats"] = episode_stats(self.logger)
         saved["rng"] = torch.get_rng_state()
         hidden = getattr(self.alg.get_policy(), "hidden_state", None)
         if isinstance(hidden, tuple):
@@ -176,11 +177,28 @@ class LeggedRunner(OnPolicyRunner):
                 print(f"note: env state not restored ({exc}); the run continues from fresh episodes")
                 return
             self.logger.blowups_seen = int(getattr(self.env, "blowups_total", 0))  # the console counts new ones
+            if "episode_stats" in loaded:
+                restore_episode_stats(self.logger, loaded["episode_stats"])
             if "rng" in loaded:
                 torch.set_rng_state(loaded["rng"])
             hidden = loaded.get("actor_hidden")
             if hidden is not None:
                 self.alg.get_policy().hidden_state = tuple(t.clone() for t in hidden)
+
+
+def episode_stats(logger) -> dict:
+    """rsl-rl's running episode sums (num_envs,) and its last 100 finished episodes' rewards and lengths (steps):
+    saved with the env state, so that the episodes running at a resume report their whole length and reward."""
+    return {"reward_sum": logger.cur_reward_sum.clone(), "length": logger.cur_episode_length.clone(),
+            "rewards": list(logger.rewbuffer), "lengths": list(logger.lenbuffer)}
+
+
+def restore_episode_stats(logger, stats: dict) -> None:
+    """Put ``episode_stats``' values back into a fresh logger (same env count: the env state loaded)."""
+    logger.cur_reward_sum.copy_(stats["reward_sum"])
+    logger.cur_episode_length.copy_(stats["length"])
+    logger.rewbuffer.extend(stats["rewards"])
+    logger.lenbuffer.extend(stats["lengths"])
 
 
 def read_checkpoint(path: str, map_location: str | None = None) -> dict:
