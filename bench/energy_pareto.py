@@ -61,10 +61,26 @@ def pareto_front(points: list[dict]) -> list[str]:
     return [p["label"] for p in points if not beaten(p)]
 
 
+def _annotate(ax, labels: list[tuple[float, float, str]], front: list[str]) -> None:
+    """Each label 4 pt above and right of its point, moved down (top to bottom) until it clears the labels above it
+    that start within 150 pt left or right (points close together keep readable labels)."""
+    placed: list[tuple[float, float]] = []  # label anchors in points: (x, y)
+    scale = 72.0 / ax.figure.dpi
+    for x, y, text in sorted(labels, key=lambda t: -t[1]):
+        px, py = (v * scale for v in ax.transData.transform((x, y)))
+        ty = py + 4
+        while any(abs(ty - oy) < 9 and abs(px - ox) < 150 for ox, oy in placed):
+            ty -= 1
+        placed.append((px, ty))
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(5, ty - py), fontsize=7,
+                    fontweight="bold" if text in front else "normal")
+
+
 def plot(points: list[dict], front: list[str], out: str) -> None:
     fig, ax = plt.subplots(figsize=(9, 6))
     style = {"ppo": ("tab:blue", "o", "spiking, PPO"), "distillation": ("tab:orange", "s", "spiking, distilled")}
     seen = set()
+    labels: list[tuple[float, float, str]] = []
     for p in points:
         x, y = p["mlp_over_snn"], p["tracking_lin_vel"]
         if p["actor"] == "mlp":
@@ -80,8 +96,7 @@ def plot(points: list[dict], front: list[str], out: str) -> None:
                            label=None if "upd" in seen else "with neuron updates charged")
                 seen.add("upd")
         if p["label"] in front or y >= 0.5:  # the standing cluster stays unlabelled (its labels are in the JSON)
-            ax.annotate(p["label"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7,
-                        fontweight="bold" if p["label"] in front else "normal")
+            labels.append((x, y, p["label"]))
     ax.axvline(5.0, color="tab:green", ls="--", lw=1, label="issue 30's target: 5x")
     ax.axhline(0.7, color="gray", ls=":", lw=1, label="walking: 0.7 of the maximum")
     ax.set_xscale("log")
@@ -94,6 +109,7 @@ def plot(points: list[dict], front: list[str], out: str) -> None:
     xs = [p["mlp_over_snn"] for p in points] + [w for p in points if (w := p["mlp_over_snn_with_updates"])]
     ax.set_xlim(min(0.5, 0.9 * min(xs)), max(8.0, 1.1 * max(xs)))  # no point falls off the plot
     ax.set_ylim(0.0, 1.0)
+    _annotate(ax, labels, front)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
