@@ -109,10 +109,10 @@ def plot(points: list[dict], front: list[str], out: str) -> None:
     xs = [p["mlp_over_snn"] for p in points] + [w for p in points if (w := p["mlp_over_snn_with_updates"])]
     ax.set_xlim(min(0.5, 0.9 * min(xs)), max(8.0, 1.1 * max(xs)))  # no point falls off the plot
     ax.set_ylim(0.0, 1.0)
-    _annotate(ax, labels, front)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
+    _annotate(ax, labels, front)  # after the layout: the label spacing is computed in the final axes' points
     fig.savefig(out, dpi=120)
 
 
