@@ -99,9 +99,8 @@ class SpikingActor(MLPModel):
         self.network = SpikingNetwork(self.obs_dim, output_dim, list(hidden_dims), timesteps, pop_in, pop_out,
                                       neuron_cfg, encoder_mode, tuple(mu_range), sigma2, tanh, readout_gain,
                                       init_gain, decoder, decoder_leak, decoder_read, lr_scale, gradient,
-                                      weight_centering, bias_lr_scale, norm_lr_scale)
+                                      weight_centering, bias_lr_scale, norm_lr_scale, spike_step_scale)
         self.network.rate_reg = float(rate_reg)
-        self.network.spike_step = float(spike_step_scale)
         self.anneal = check_anneal(anneal)  # (start, end) iterations of smooth -> spiking, or None (anneal.py)
         self.hidden_dims = list(hidden_dims)
         self.hidden_state: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None

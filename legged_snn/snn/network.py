@@ -91,7 +91,8 @@ class SpikingNetwork(nn.Module):
                  readout_gain: float = 1.0, init_gain: float = 1.0, decoder: str = "membrane",
                  decoder_leak: float = 0.0, decoder_read: str = "last", lr_scale: float = 1.0,
                  gradient: str = "bptt", weight_centering: bool | str = False,
-                 bias_lr_scale: float | None = None, norm_lr_scale: float = 0.1) -> None:
+                 bias_lr_scale: float | None = None, norm_lr_scale: float = 0.1,
+                 spike_step_scale: float = 1.0) -> None:
         super().__init__()
         check_decoder(decoder, decoder_leak, decoder_read)
         check_gradient(gradient)
@@ -132,7 +133,8 @@ class SpikingNetwork(nn.Module):
         scale_steps(self, lr_scale, overrides)
         # "sphere": these linears' stored rows are held too, by ``after_step`` after each optimizer step
         self.sphere_linears = [layer.fc for layer in self.layers] if weight_centering == "sphere" else []
-        self.spike_step = 1.0  # sphere: the angle per step on pure spikes, as a fraction of the smooth forward's
+        self.spike_step = float(spike_step_scale)  # sphere: the angle per step on pure spikes, as a fraction of the
+        # smooth forward's
         self.lr_scale = float(lr_scale)
         self.timesteps = timesteps
         self.gradient = gradient  # bptt: exact BPTT through T; rate: rate_grad.py (stateless forwards only)

@@ -161,19 +161,23 @@ def pattern_from_dense(x: torch.Tensor) -> Csr | CodedCsr:
     return coded if coded is not None else csr_from_dense(x.reshape(T * N, K))
 
 
-def _csr_filled(x: np.ndarray, counts: np.ndarray, fill) -> Csr:
-    """CSR of a (R, K) numpy array with ``counts`` (R,) entries per row, written by ``fill(x, offsets, indices)``."""
+def _csr_filled(x: np.ndarray, counts: np.ndarray, multi: bool = False) -> Csr:
+    """CSR of a (R, K) numpy array with ``counts`` (R,) entries per row, written by ``kernels.fill_csr`` (``multi``:
+    integer counts; the flag is passed only when set, so the 0/1 call compiles without the branch)."""
     offsets = np.zeros(x.shape[0], dtype=np.int64)
     np.cumsum(counts[:-1], out=offsets[1:])
     nnz = int(offsets[-1] + counts[-1]) if x.shape[0] else 0
     indices = np.empty(nnz, dtype=np.int64)
-    fill(x, offsets, indices)
+    if multi:
+        kernels.fill_csr(x, offsets, indices, True)
+    else:
+        kernels.fill_csr(x, offsets, indices)
     return Csr(torch.from_numpy(indices), torch.from_numpy(offsets), x.shape[0], x.shape[1])
 
 
 def csr_from_counts(x: np.ndarray, counts: np.ndarray) -> Csr:
     """CSR of a (R, K) 0/1 numpy array whose per-row nonzero counts are known."""
-    return _csr_filled(x, counts, kernels.fill_csr)
+    return _csr_filled(x, counts)
 
 
 def csr_from_dense(x: torch.Tensor) -> Csr:
@@ -191,7 +195,7 @@ def csr_from_count_values(x: torch.Tensor) -> Csr:
     arr = x.detach().reshape(-1, x.shape[-1]).contiguous().numpy()
     counts = np.empty(arr.shape[0], dtype=np.int64)
     kernels.row_counts(arr, counts, True)
-    return _csr_filled(arr, counts, lambda a, offsets, indices: kernels.fill_csr(a, offsets, indices, True))
+    return _csr_filled(arr, counts, multi=True)
 
 
 def forward_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
