@@ -314,3 +314,30 @@ def test_missing_effort_limit_is_named(tmp_path):
 def test_missing_position_limits_are_named(tmp_path):
     cfg = _edited("anymal_c_flat", tmp_path, 'lower="-0.72" upper="0.72" effort="80"', 'effort="80"')
     _one_line_error(cfg, "LF_HAA has no position limits")
+
+
+@pytest.mark.parametrize("task", [t for t in TASKS if t.endswith("_flat")])
+def test_lower_leg_collision_lies_on_the_knee_to_foot_line(task):
+    """Each foot's parent link (shank, calf, tarsus): its capsules and cylinders run along the line from that link's
+    joint to the foot at the zero pose (ANYmal-C's shank cylinders once stood 4.6 cm beside it, in the air)."""
+    cfg = small(task)
+    model, _ = build_model(model_cfg(cfg))
+    data = mujoco.MjData(model)
+    mujoco.mj_kinematics(model, data)
+    tubes = (int(mujoco.mjtGeom.mjGEOM_CAPSULE), int(mujoco.mjtGeom.mjGEOM_CYLINDER))
+    checked = 0
+    for foot in cfg.robot.foot_bodies:
+        fb = model.body(foot).id
+        lb = model.body_parentid[fb]
+        knee, seg = data.xpos[lb], data.xpos[fb] - data.xpos[lb]
+        for g in range(model.ngeom):
+            if model.geom_bodyid[g] != lb or int(model.geom_type[g]) not in tubes:
+                continue
+            c = data.geom_xpos[g]
+            t = min(max(float((c - knee) @ seg / (seg @ seg)), 0.0), 1.0)
+            off = float(((c - knee - t * seg) ** 2).sum() ** 0.5)
+            axis = data.geom_xmat[g].reshape(3, 3)[:, 2]
+            cos = abs(float(axis @ seg)) / float((seg @ seg) ** 0.5)
+            assert off < 0.01 and cos > 0.99, (foot, model.body(lb).name, round(off, 4), round(cos, 3))
+            checked += 1
+    assert checked or task.startswith("g1")  # the G1's ankle links carry only the foot's boxes
