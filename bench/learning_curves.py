@@ -9,7 +9,8 @@ episodes); the episode fraction is ``Train/mean_episode_length`` over the episod
 Both are smoothed by a trailing mean over ``--window`` iterations; a run "crosses" a level at the first iteration
 where that mean reaches it. The JSON line gives, per run, the env steps and minutes of the first crossing of
 tracking 0.5 and 0.7 and of episode fraction 0.8 (null if never), and, when the runs include a spiking and an MLP
-actor, the spiking run's steps over the MLP's at 0.7.
+actor, the spiking run's steps over the MLP's at 0.7. Rough tasks' runs (``Curriculum/terrain_level`` logged) get a
+third row, the mean terrain level, and its first crossing of 1.0 (``steps_to_terrain_1.0``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import yaml
 
 LEVELS = (0.5, 0.7)
 EPISODE_LEVEL = 0.8
-CURVE_KEYS = ("its", "steps", "minutes", "raw", "episode")
+TERRAIN_LEVEL = 1.0  # a rough task's mean terrain level (issue 26's bar)
+CURVE_KEYS = ("its", "steps", "minutes", "raw", "episode", "terrain")
+OPTIONAL_KEYS = ("terrain",)  # absent from curve files saved before it was logged: all NaN
 
 
 def _scalars(run_dir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -97,11 +100,14 @@ def curve(run_dir: str) -> dict:
         max_len = math.ceil(float(env["env"]["episode_length_s"])
                             / (float(env["sim"]["dt"]) * int(env["sim"]["decimation"])))  # as the env counts it
         episode = np.interp(its, *sc["Train/mean_episode_length"]) / max_len
+    terrain = np.full(len(its), np.nan)
+    if "Curriculum/terrain_level" in sc:
+        terrain = np.interp(its, *sc["Curriculum/terrain_level"])
     policy = train.get("policy", {})
     actor = policy.get("actor", "?")
     label = actor if actor == "mlp" else f"snn ({policy.get('snn', {}).get('history', 'stack')})"
     return {"run": run_dir.rstrip("/"), "label": label, "actor": actor, "its": its, "steps": steps,
-            "minutes": minutes, "raw": frac, "episode": episode}
+            "minutes": minutes, "raw": frac, "episode": episode, "terrain": terrain}
 
 
 def _fail(msg: str) -> NoReturn:
@@ -148,6 +154,8 @@ def load_curve(path: str) -> dict:
         c = {k: data[k] for k in ("run", "label", "actor")}
         if data.get("joined_at") is not None:
             c["joined_at"] = int(data["joined_at"])
+        for k in OPTIONAL_KEYS:
+            data.setdefault(k, [None] * len(data["its"]))
         c.update({k: np.array([np.nan if v is None else v for v in data[k]], dtype=float) for k in CURVE_KEYS})
     except (OSError, ValueError, KeyError, TypeError) as exc:
         _fail(f"{path} is not a curve file written by --save ({exc!r})")
@@ -170,7 +178,8 @@ def join(parent: dict, child: dict) -> dict:
     out = {"run": f"{parent['run']}+{child['run']}", "label": child["label"], "actor": child["actor"],
            "joined_at": first}
     shifted = {"its": child["its"], "steps": last_steps + (child["its"] - last_it) * per_it,
-               "minutes": last_min + child["minutes"], "raw": child["raw"], "episode": child["episode"]}
+               "minutes": last_min + child["minutes"], "raw": child["raw"], "episode": child["episode"],
+               "terrain": child["terrain"]}
     out.update({k: np.concatenate([parent[k][keep], shifted[k]]) for k in CURVE_KEYS})
     out["its"] = out["its"].astype(int)
     return out
@@ -201,6 +210,7 @@ def read(source: str, window: int) -> dict:
     c = _raw(source)
     c["smooth"] = trailing_mean(c["raw"], window)
     c["episode_smooth"] = trailing_mean(c["episode"], window)
+    c["terrain_smooth"] = trailing_mean(c["terrain"], window)
     return c
 
 
@@ -215,6 +225,9 @@ def summary(c: dict) -> dict:
     logged = bool(np.isfinite(c["episode_smooth"][-1]))  # null where the run logged no episode lengths
     out["episode_fraction_end"] = round(float(c["episode_smooth"][-1]), 3) if logged else None
     out.update(_crossings(c, "episode_smooth", EPISODE_LEVEL, "episode_"))
+    if np.isfinite(c["terrain_smooth"][-1]):  # rough tasks only
+        out["terrain_level_end"] = round(float(c["terrain_smooth"][-1]), 3)
+        out.update(_crossings(c, "terrain_smooth", TERRAIN_LEVEL, "terrain_"))
     return out
 
 
@@ -227,14 +240,17 @@ def _crossings(c: dict, key: str, level: float, prefix: str) -> dict:
 
 
 def plot(curves: list[dict], path: str, window: int) -> None:
-    """Tracking (top) and, where logged, the episode fraction (bottom) against env steps and minutes."""
+    """Tracking (top) and, where logged, the episode fraction and the mean terrain level (rows below) against env
+    steps and minutes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    episode = any(np.isfinite(c["episode_smooth"]).any() for c in curves)
-    rows = 2 if episode else 1
+    extra = [(key, ylabel, level) for key, ylabel, level in (
+        ("episode_smooth", "mean episode length (fraction of max", EPISODE_LEVEL),
+        ("terrain_smooth", "mean terrain level (row", TERRAIN_LEVEL)) if any(np.isfinite(c[key]).any() for c in curves)]
+    rows = 1 + len(extra)
     fig, axes = plt.subplots(rows, 2, figsize=(12, 4.5 * rows), sharey="row", squeeze=False)
     for c in curves:
         name = f"{c['label']}: {os.path.basename(c['run'])}"
@@ -243,8 +259,8 @@ def plot(curves: list[dict], path: str, window: int) -> None:
         for col, x in enumerate((c["steps"] / 1e6, c["minutes"])):
             line, = axes[0, col].plot(x, c["smooth"], label=name, lw=1.8)
             axes[0, col].plot(x, c["raw"], color=line.get_color(), alpha=0.25, lw=0.8)
-            if episode:
-                axes[1, col].plot(x, c["episode_smooth"], color=line.get_color(), lw=1.8)
+            for row, (key, _, _) in enumerate(extra, start=1):
+                axes[row, col].plot(x, c[key], color=line.get_color(), lw=1.8)
             if c.get("joined_at") is not None:  # the resume: episodes restart there (the env state was not kept)
                 seam = float(x[int(np.searchsorted(c["its"], c["joined_at"]))])
                 for row in range(rows):
@@ -252,14 +268,17 @@ def plot(curves: list[dict], path: str, window: int) -> None:
     for row in range(rows):
         for col, xl in enumerate(("env steps (millions)", "wall-clock minutes")):
             ax = axes[row, col]
-            for level in (LEVELS if row == 0 else (EPISODE_LEVEL,)):
+            for level in (LEVELS if row == 0 else (extra[row - 1][2],)):
                 ax.axhline(level, color="grey", ls="--", lw=0.8)
             ax.set_xlabel(xl)
-            ax.set_ylim(0, 1)
+            if row == 0 or extra[row - 1][0] == "episode_smooth":
+                ax.set_ylim(0, 1)
+            else:
+                ax.set_ylim(bottom=0)
             ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(f"lin-vel tracking (fraction of max; mean of {window} its)")
-    if episode:
-        axes[1, 0].set_ylabel(f"mean episode length (fraction of max; mean of {window} its)")
+    for row, (_, ylabel, _) in enumerate(extra, start=1):
+        axes[row, 0].set_ylabel(f"{ylabel}; mean of {window} its)")
     axes[0, 1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

@@ -20,7 +20,7 @@ MAX_EPISODE = 1000  # 20 s at 0.02 s
 
 
 def _run(folder, actor: str, tracking: list[float], episode: list[float], start: int = 0,
-         resumed_from: str | None = None) -> str:
+         resumed_from: str | None = None, terrain: list[float] | None = None) -> str:
     """A run folder as train.py writes it: params/{env,train}.yaml (and resume.yaml when it continues another run
     from iteration ``start``) and tensorboard scalars per iteration; its wall clock starts at its first iteration."""
     from torch.utils.tensorboard import SummaryWriter
@@ -42,6 +42,8 @@ def _run(folder, actor: str, tracking: list[float], episode: list[float], start:
         w.add_scalar("Train/mean_episode_length", e * MAX_EPISODE, it)
         w.add_scalar("Perf/env_steps", (it + 1) * STEPS_PER_IT, it)
         w.add_scalar("Perf/wall_minutes", 0.5 * (k + 1), it)
+        if terrain is not None:  # a rough task
+            w.add_scalar("Curriculum/terrain_level", terrain[k], it)
     w.close()
     return str(folder)
 
@@ -125,3 +127,23 @@ def test_bad_inputs_exit_with_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         lc.main([mlp, str(uneven), "--out", str(tmp_path / "z.png")])
     assert "of different lengths" in str(e.value.code)
+
+
+def test_a_rough_run_gets_its_terrain_level_row_and_crossing(tmp_path, capsys):
+    rough = _run(tmp_path / "rough_run", "mlp", [0.06 * i for i in range(12)], [0.9] * 12,
+                 terrain=[0.0, 0.0, 0.1, 0.3, 0.5, 0.8, 0.9, 1.1, 1.3, 1.4, 1.6, 1.7])
+    flat = _run(tmp_path / "flat_run", "mlp", [0.1 * i for i in range(10)], [0.9] * 10)
+    saved = tmp_path / "saved"
+    assert lc.main([rough, flat, "--window", "1", "--out", str(tmp_path / "c.png"), "--save", str(saved),
+                    "--json"]) == 0
+    r, f = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["runs"]
+    assert r["terrain_level_end"] == 1.7 and r["steps_to_terrain_1.0"] == 8000  # it 7: 1.1
+    assert "terrain_level_end" not in f  # a flat task has no terrain row
+    # a curve file saved before terrain levels were kept still reads (no terrain, as a flat run)
+    old = json.loads((saved / "flat_run.json").read_text())
+    del old["terrain"]
+    (saved / "old.json").write_text(json.dumps(old))
+    assert lc.main([str(saved / "old.json"), str(saved / "rough_run.json"), "--window", "1",
+                    "--out", str(tmp_path / "d.png"), "--json"]) == 0
+    o, r2 = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["runs"]
+    assert "terrain_level_end" not in o and r2 == r

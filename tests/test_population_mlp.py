@@ -121,3 +121,49 @@ def test_mlp_weight_centering_standardize_holds_the_hidden_rows_not_the_head():
     assert (linears[-1].weight.detach().norm(dim=1) - norms[-1]).abs().max() > 1e-2  # the head is free
     with pytest.raises(NotImplementedError, match="diagnostic actor"):
         actor.as_jit()
+
+
+def test_mlp_weight_centering_sphere_holds_the_stored_rows_after_each_step():
+    """"sphere" on the MLP: after every Adam step (the runner's post-hook) the stored hidden rows are back at their
+    initial norms, so the angle per step does not shrink as they would grow; the head stays free."""
+    torch.manual_seed(0)
+    actor, obs = _actor("raw", mlp_weight_centering="sphere")
+    hidden = [m for m in actor.mlp if isinstance(m, torch.nn.Linear)][:-1]
+    assert actor.sphere_linears == hidden
+
+    def stored(fc):
+        w = fc.parametrizations.weight.original.detach()
+        return (w - w.mean(dim=1, keepdim=True)).norm(dim=1)
+
+    start = [stored(fc) for fc in hidden]
+    opt = torch.optim.Adam(actor.parameters(), lr=0.1)
+    handle = opt.register_step_post_hook(actor.after_step)
+    for _ in range(5):
+        opt.zero_grad()
+        actor(obs).square().sum().backward()
+        opt.step()
+    for fc, n0 in zip(hidden, start):
+        torch.testing.assert_close(stored(fc), n0, atol=1e-5, rtol=1e-5)
+    handle.remove()
+    opt.zero_grad()
+    actor(obs).square().sum().backward()
+    opt.step()  # without the hook the rows grow: the test above can fail
+    assert any((stored(fc) - n0).abs().max() > 1e-3 for fc, n0 in zip(hidden, start))
+
+
+def test_a_sphere_mlp_run_holds_its_stored_rows(root, tmp_path):
+    """The runner registers the MLP's hold (rl/hooks.py): after a real 2-iteration PPO run every hidden layer's stored
+    centred rows sit at their held norms (without the hook Adam's steps lengthen them)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run([sys.executable, "train.py", "--task=a1_flat", "--num_envs=8", "--max_iterations=2",
+                          f"--log_root={tmp_path}", "--cfg=policy.mlp_weight_centering=sphere"], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    (ckpt,) = [p for p in (tmp_path / "a1_flat").glob("*/model_1.pt")]
+    state = torch.load(ckpt, weights_only=False)["actor_state_dict"]
+    held = sorted(k for k in state if k.endswith("parametrizations.weight.original"))
+    assert len(held) == 3  # [128, 64, 32]: three hidden layers, the head free
+    for key in held:
+        w = state[key]
+        norms = state[key.replace("original", "0.norms")].flatten()
+        torch.testing.assert_close((w - w.mean(dim=1, keepdim=True)).norm(dim=1), norms, atol=1e-5, rtol=1e-5)

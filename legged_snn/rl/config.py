@@ -23,7 +23,8 @@ class PolicyCfg:
     # an MLP: a diagnostic, population_mlp.py); 1 = rsl-rl's MLPModel
     mlp_lr_scale: float = 1.0
     # the MLP actor's hidden weights as zero-sum rows (true) or zero-sum rows held at their initial norm
-    # ("standardize"): the spiking actor's snn.weight_centering on an MLP (diagnostic, docs/snn_ppo.md)
+    # ("standardize"; "sphere" holds the stored rows too): the spiking actor's snn.weight_centering on an MLP
+    # (diagnostic, docs/snn_ppo.md)
     mlp_weight_centering: bool | str = False
     init_noise_std: float = 1.0
     actor_obs_normalization: bool = False

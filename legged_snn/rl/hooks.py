@@ -86,5 +86,6 @@ def add_hooks(alg, lr_points: list | None, spike_epochs: int | None = None) -> N
     alg.spike_epochs = spike_epochs
     alg.iteration = 0
     net = alg.spiking_network()
-    if getattr(net, "sphere_linears", None):  # snn.weight_centering "sphere": stored rows held after every step
-        alg.optimizer.register_step_post_hook(net.after_step)
+    holder = net if net is not None else alg.get_policy()  # the diagnostic MLP holds its own (population_mlp.py)
+    if getattr(holder, "sphere_linears", None):  # weight_centering "sphere": stored rows held after every step
+        alg.optimizer.register_step_post_hook(holder.after_step)

@@ -17,7 +17,7 @@ from rsl_rl.modules import MLP
 from tensordict import TensorDict
 from torch import nn
 
-from legged_snn.snn.centering import center_weights
+from legged_snn.snn.centering import center_weights, hold_stored
 from legged_snn.snn.encoders import PopulationEncoder
 from legged_snn.snn.step_scale import scale_steps
 
@@ -40,9 +40,17 @@ class PopulationMLP(MLPModel):
             self.mlp = MLP(self.encoder.out_features, out, list(hidden_dims), activation)  # (N, D * P) -> (N, out)
             if self.distribution is not None:
                 self.distribution.init_mlp_weights(self.mlp)
+        hidden = [m for m in self.mlp if isinstance(m, nn.Linear)][:-1]
         if weight_centering:  # every hidden layer, not the linear head
-            center_weights([m for m in self.mlp if isinstance(m, nn.Linear)][:-1], weight_centering)
+            center_weights(hidden, weight_centering)
+        # "sphere": the stored rows held after each optimizer step too, as the spiking actor's (rl/hooks.py)
+        self.sphere_linears = hidden if weight_centering == "sphere" else []
         scale_steps(self.mlp, lr_scale)  # policy.mlp_lr_scale: the actor's step, as snn.lr_scale (step_scale.py)
+
+    def after_step(self, optimizer: torch.optim.Optimizer, *_args) -> None:
+        """An optimizer step post-hook: "sphere" hidden layers' stored rows (and Adam's moments) back to their held
+        norms (centering.hold_stored); nothing for the other modes."""
+        hold_stored(self.sphere_linears, optimizer)
 
     def get_latent(self, obs: TensorDict, masks: torch.Tensor | None = None, hidden_state=None) -> torch.Tensor:
         """(N, D) observation groups -> (N, D * P) input code in [0, 1] (``mlp_input`` is checked by the config:
