@@ -37,6 +37,16 @@ def test_rough_default_puts_env_0_on_the_hardest_stairs_tile() -> None:
     assert torch.norm(env.sim.base_pos[0, :2] - tile[:2]) < 1.5
 
 
+def test_rough_explicit_env_id_stays_and_says_where_it_stands() -> None:
+    env = _play_env("a1_rough")
+    before = env.sim.base_pos.clone()
+    index, where = camera_robot(env, 2)
+    tm = env.terrain
+    kind = tm.terrain.types[int(tm.types[2])]
+    assert index == 2 and where == f"camera on env 2: {kind}, row {int(tm.levels[2])} of 0..{tm.max_level - 1}"
+    assert torch.equal(env.sim.base_pos, before)  # not moved
+
+
 def test_flat_default_and_explicit_env_id_leave_the_robots_where_they_are() -> None:
     env = _play_env("a1_flat")
     before = env.sim.base_pos.clone()

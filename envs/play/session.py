@@ -26,15 +26,16 @@ def camera_robot(env, env_id: int | None) -> tuple[int, str | None]:
     """The env the camera and plots follow, and where it was put: ``env_id`` as it is, else env 0 moved onto the
     hardest row of the stairs-up column (rough tasks; flat ones leave it). A one-line UserError out of range."""
     n = env.num_envs
-    if env_id is not None:
-        if not 0 <= env_id < n:
-            raise UserError(f"--env_id {env_id} is out of range: play runs {n} envs (0..{n - 1}); "
-                            f"pass --env_id below {n} or more --num_envs")
-        return env_id, None
+    if env_id is not None and not 0 <= env_id < n:
+        raise UserError(f"--env_id {env_id} is out of range: play runs {n} envs (0..{n - 1}); "
+                        f"pass --env_id below {n} or more --num_envs")
     terrain = env.terrain.terrain
     if terrain is None:
-        return 0, None
+        return env_id or 0, None
     types = terrain.types
+    if env_id is not None:  # say where the chosen robot stands (play's terrain: random row and column per robot)
+        level, column = int(env.terrain.levels[env_id]), int(env.terrain.types[env_id])
+        return env_id, f"camera on env {env_id}: {types[column]}, row {level} of 0..{env.terrain.max_level - 1}"
     column = types.index(HARD_TILE) if HARD_TILE in types else len(types) - 1
     level = env.terrain.max_level - 1
     env.place_on_tile(0, level, column)
