@@ -247,9 +247,10 @@ def plot(curves: list[dict], path: str, window: int) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    extra = [(key, ylabel, level) for key, ylabel, level in (
-        ("episode_smooth", "mean episode length (fraction of max", EPISODE_LEVEL),
-        ("terrain_smooth", "mean terrain level (row", TERRAIN_LEVEL)) if any(np.isfinite(c[key]).any() for c in curves)]
+    # the rows below tracking: (series, y label, dashed level, y top or None), each only where some run logged it
+    extra = [row for row in (("episode_smooth", "mean episode length (fraction of max", EPISODE_LEVEL, 1.0),
+                              ("terrain_smooth", "mean terrain level (row", TERRAIN_LEVEL, None))
+             if any(np.isfinite(c[row[0]]).any() for c in curves)]
     rows = 1 + len(extra)
     fig, axes = plt.subplots(rows, 2, figsize=(12, 4.5 * rows), sharey="row", squeeze=False)
     for c in curves:
@@ -259,7 +260,7 @@ def plot(curves: list[dict], path: str, window: int) -> None:
         for col, x in enumerate((c["steps"] / 1e6, c["minutes"])):
             line, = axes[0, col].plot(x, c["smooth"], label=name, lw=1.8)
             axes[0, col].plot(x, c["raw"], color=line.get_color(), alpha=0.25, lw=0.8)
-            for row, (key, _, _) in enumerate(extra, start=1):
+            for row, (key, *_) in enumerate(extra, start=1):
                 axes[row, col].plot(x, c[key], color=line.get_color(), lw=1.8)
             if c.get("joined_at") is not None:  # the resume: episodes restart there (the env state was not kept)
                 seam = float(x[int(np.searchsorted(c["its"], c["joined_at"]))])
@@ -268,16 +269,14 @@ def plot(curves: list[dict], path: str, window: int) -> None:
     for row in range(rows):
         for col, xl in enumerate(("env steps (millions)", "wall-clock minutes")):
             ax = axes[row, col]
-            for level in (LEVELS if row == 0 else (extra[row - 1][2],)):
+            levels, top = (LEVELS, 1.0) if row == 0 else ((extra[row - 1][2],), extra[row - 1][3])
+            for level in levels:
                 ax.axhline(level, color="grey", ls="--", lw=0.8)
             ax.set_xlabel(xl)
-            if row == 0 or extra[row - 1][0] == "episode_smooth":
-                ax.set_ylim(0, 1)
-            else:
-                ax.set_ylim(bottom=0)
+            ax.set_ylim(0, top)
             ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(f"lin-vel tracking (fraction of max; mean of {window} its)")
-    for row, (_, ylabel, _) in enumerate(extra, start=1):
+    for row, (_, ylabel, *_) in enumerate(extra, start=1):
         axes[row, 0].set_ylabel(f"{ylabel}; mean of {window} its)")
     axes[0, 1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
