@@ -167,3 +167,19 @@ def test_a_sphere_mlp_run_holds_its_stored_rows(root, tmp_path):
         w = state[key]
         norms = state[key.replace("original", "0.norms")].flatten()
         torch.testing.assert_close((w - w.mean(dim=1, keepdim=True)).norm(dim=1), norms, atol=1e-5, rtol=1e-5)
+
+
+def test_mlp_init_gain_scales_the_hidden_layers_that_sphere_then_holds():
+    """``policy.mlp_init_gain`` g: the hidden rows start (and under "sphere" stay) at g x the default init's norms;
+    the head is left at rsl-rl's init; a gain <= 0 is a one-line error."""
+    norms = []
+    for gain in (1.0, 3.0):
+        torch.manual_seed(0)
+        actor, _ = _actor("raw", mlp_weight_centering="sphere", mlp_init_gain=gain)
+        linears = [m for m in actor.mlp if isinstance(m, torch.nn.Linear)]
+        norms.append([fc.weight.detach().norm(dim=1) for fc in linears])
+    for n1, n3 in zip(norms[0][:-1], norms[1][:-1]):
+        torch.testing.assert_close(n3, 3.0 * n1)
+    torch.testing.assert_close(norms[1][-1], norms[0][-1])
+    with pytest.raises(ValueError, match="mlp_init_gain must be a finite number > 0"):
+        _actor("raw", mlp_init_gain=0.0)

@@ -26,6 +26,9 @@ class PolicyCfg:
     # ("standardize"; "sphere" holds the stored rows too): the spiking actor's snn.weight_centering on an MLP
     # (diagnostic, docs/snn_ppo.md)
     mlp_weight_centering: bool | str = False
+    # the MLP actor's hidden weights and biases x this factor at initialization (the spiking actor's snn.init_gain on
+    # an MLP: with held rows it sets the norms they are held at; diagnostic, docs/snn_ppo.md)
+    mlp_init_gain: float = 1.0
     init_noise_std: float = 1.0
     actor_obs_normalization: bool = False
     critic_obs_normalization: bool = False
@@ -189,9 +192,9 @@ def actor_model(p: PolicyCfg, init_std: float | None = None) -> dict:
             keys = ("pop_in", "timesteps", "mu_range", "sigma2")
             actor.update(class_name=POPULATION_MLP, mlp_input=p.mlp_input, obs_normalization=True,
                          **{k: p.snn[k] for k in keys if k in p.snn})
-        if p.mlp_lr_scale != 1.0 or p.mlp_weight_centering:
+        if p.mlp_lr_scale != 1.0 or p.mlp_weight_centering or p.mlp_init_gain != 1.0:
             actor.update(class_name=POPULATION_MLP, mlp_input=p.mlp_input, lr_scale=float(p.mlp_lr_scale),
-                         weight_centering=p.mlp_weight_centering)
+                         weight_centering=p.mlp_weight_centering, init_gain=float(p.mlp_init_gain))
     else:
         actor.update(p.snn)
         actor["obs_normalization"] = True

@@ -4,7 +4,8 @@
 ``population_counts`` the rate the deterministic encoder's spike trains carry over T steps (A quantized to T + 1
 levels, no gradient to the fields), ``raw`` the observation itself. ``policy.mlp_lr_scale`` g steps the actor's
 parameters at g x the optimizer's rate (the spiking actor's ``snn.lr_scale``); ``policy.mlp_weight_centering``
-reparametrizes the hidden layers' weights as the spiking actor's ``snn.weight_centering`` does (centering.py).
+reparametrizes the hidden layers' weights as the spiking actor's ``snn.weight_centering`` does (centering.py), and
+``policy.mlp_init_gain`` scales their initial weights and biases (``snn.init_gain``).
 Everything else is rsl-rl's MLPModel (ELU, linear head), so a run with it against the plain MLP changes only the
 one setting (docs/snn_ppo.md).
 """
@@ -30,7 +31,7 @@ class PopulationMLP(MLPModel):
                  obs_normalization: bool = True, distribution_cfg: dict | None = None,
                  mlp_input: str = "population", pop_in: int = 10, timesteps: int = 5,
                  mu_range: tuple[float, float] = (-3.0, 3.0), sigma2: float = 0.15, lr_scale: float = 1.0,
-                 weight_centering: bool | str = False) -> None:
+                 weight_centering: bool | str = False, init_gain: float = 1.0) -> None:
         super().__init__(obs, obs_groups, obs_set, output_dim, hidden_dims, activation, obs_normalization,
                          distribution_cfg)
         self.mlp_input = mlp_input
@@ -41,6 +42,12 @@ class PopulationMLP(MLPModel):
             if self.distribution is not None:
                 self.distribution.init_mlp_weights(self.mlp)
         hidden = [m for m in self.mlp if isinstance(m, nn.Linear)][:-1]
+        if not (isinstance(init_gain, (int, float)) and 0 < init_gain < float("inf")):
+            raise ValueError(f"policy.mlp_init_gain must be a finite number > 0, got {init_gain!r}")
+        with torch.no_grad():  # policy.mlp_init_gain: the hidden layers' initial scale (held by "sphere")
+            for fc in hidden:
+                fc.weight.mul_(init_gain)
+                fc.bias.mul_(init_gain)
         if weight_centering:  # every hidden layer, not the linear head
             center_weights(hidden, weight_centering)
         # "sphere": the stored rows held after each optimizer step too, as the spiking actor's (rl/hooks.py)
@@ -62,8 +69,8 @@ class PopulationMLP(MLPModel):
         return self.encoder.rate(a, None) if self.mlp_input == "population_counts" else a
 
     def as_jit(self):
-        raise NotImplementedError("policy.mlp_input=population*, mlp_lr_scale or mlp_weight_centering is a "
-                                  "diagnostic actor (docs/snn_ppo.md); it is not "
+        raise NotImplementedError("policy.mlp_input=population*, mlp_lr_scale, mlp_weight_centering or "
+                                  "mlp_init_gain is a diagnostic actor (docs/snn_ppo.md); it is not "
                                   "exported: train with --actor mlp or --actor snn to deploy")
 
     def as_onnx(self, verbose: bool = False):
