@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         if session.resume_path:
             print(f"resumed from {session.resume_path} (next iteration {session.runner.current_learning_iteration})")
         print(f"logging to {session.log_dir}")
+        _warn_unhardened(session)
         if args.video_interval and session.log_dir:
             _attach_videos(session, args.video_interval)
         stop_on_signals(session.runner)
@@ -94,6 +95,17 @@ def _last_good(session) -> str:
         return "no checkpoint was saved; lower the learning rate and train again"
     return (f"the last good checkpoint is {os.path.join(session.log_dir, f'model_{its[-1]}.pt')}: resume with "
             f"--resume --load_run={os.path.basename(session.log_dir)} --checkpoint={its[-1]}")
+
+
+def _warn_unhardened(session) -> None:
+    """A warning when the run stops before an annealed spiking actor's forward is pure spikes (snn.anneal)."""
+    from legged_snn.snn.anneal import unhardened
+
+    runner = session.runner
+    end = runner.current_learning_iteration + session.train_cfg.runner.max_iterations
+    msg = unhardened(getattr(runner.alg.get_policy(), "anneal", None), end)
+    if msg:
+        print(f"train.py: warning: {msg}", file=sys.stderr)
 
 
 def _attach_videos(session, interval: int) -> None:

@@ -21,6 +21,7 @@ from envs.launch import script_session  # noqa: E402
 from legged_snn.cli import add_training_flags, build_parser  # noqa: E402
 from legged_snn.rl.config import resolved_epochs, resolved_schedule  # noqa: E402
 from legged_snn.rl.logger import BudgetReached, stop_on_signals  # noqa: E402
+from legged_snn.snn.anneal import smoothness  # noqa: E402
 
 
 def averaging_window(session) -> int:
@@ -80,6 +81,8 @@ def main() -> None:
     anneal = getattr(runner.alg.get_policy(), "anneal", None)
     if anneal is not None:  # smooth to iteration start, spikes from end (legged_snn/snn/anneal.py)
         out["anneal"] = list(anneal)
+        # lambda of the last update: > 0 means the numbers above are of a smooth forward, not the deployed spikes
+        out["smooth_at_end"] = round(smoothness(runner.alg.iteration - 1, anneal), 3)
     if runner.distilling:  # rsl-rl's Distillation from --teacher instead of PPO
         out.update({"algorithm": "distillation", "teacher": args.teacher, "bc_loss": round(last.get("bc_loss", 0), 5),
                     "learning_rate": session.train_cfg.distill.learning_rate, "lr_schedule": "fixed"})

@@ -63,7 +63,8 @@ def measure(args, actor: str) -> dict[str, float]:
     """Train ``actor`` for args.iterations PPO iterations; the per-minibatch KL figures."""
     args.actor, args.run_name = actor, f"policy_kl_{actor}"
     def five_epochs(env_cfg, train_cfg) -> None:  # both actors, whatever their training default
-        train_cfg.algorithm.snn_learning_epochs = None
+        train_cfg.algorithm.snn_learning_epochs = train_cfg.algorithm.spike_learning_epochs = None
+        train_cfg.policy.snn["anneal"] = None  # the spiking forward from the first step (the default is smooth)
 
     session = script_session(args, "bench/policy_kl.py", edit=five_epochs)
     alg = session.runner.alg

@@ -9,6 +9,9 @@ seconds): ``seconds_physics`` (the env's step: simulation, rewards, resets, obse
 (the actor's and critic's forward for the rollout, no autograd), ``seconds_update`` (PPO's update) and
 ``seconds_other`` (storage, returns, logging). ``--compare`` builds both actors with the same settings and
 alternates their iterations, so the ratio ``snn_over_mlp_env_steps_per_s`` is measured side by side.
+The spiking actor is timed on pure spikes with its spike-phase epochs (what most of a run trains with, and what
+is deployed), not the default anneal's smooth first iterations; ``--anneal START END`` times that schedule instead
+(``snn_forward`` says which).
 """
 
 from __future__ import annotations
@@ -44,7 +47,11 @@ class Timed:
     """A training session whose env step, rollout forward and PPO update are timed per iteration."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        self.s = script_session(args, "bench/train_throughput.py", log=False)
+        def spikes(env_cfg, train_cfg) -> None:  # the spiking phase unless --anneal asks for the schedule
+            if not getattr(args, "anneal", None):
+                train_cfg.policy.snn["anneal"] = None
+
+        self.s = script_session(args, "bench/train_throughput.py", log=False, edit=spikes)
         self.clock = dict.fromkeys(PARTS, 0.0)
         runner, env = self.s.runner, self.s.env
         env.step = _timed(env.step, self.clock, "physics")
@@ -72,8 +79,10 @@ class Timed:
                "rl_device": args.rl_device, "mixed_precision": bool(cfg.algorithm.use_mixed_precision),
                "env_steps_per_s": round(steps / med["total"]), "seconds_per_iteration": round(med["total"], 3),
                "warmup_s": round(self.rows[0]["total"], 2)}
+        out["ppo_epochs"] = self.s.runner.alg.num_learning_epochs
         if cfg.policy.actor == "snn":
             out["gradient"] = cfg.policy.snn.get("gradient", "bptt")
+            out["snn_forward"] = "spikes" if self.s.runner.alg.spiking_network().smooth == 0 else "smooth"
         out.update({f"seconds_{k}": round(med[k], 3) for k in (*PARTS, "other")})
         return out
 

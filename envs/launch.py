@@ -24,7 +24,7 @@ from legged_snn import cli
 from legged_snn.cli import UserError, resolve_checkpoint, resolve_teacher, run_folder_name
 from legged_snn.overrides import apply_override
 from legged_snn.registry import UnknownTaskError, load
-from legged_snn.rl.config import MLP_INPUTS, TrainCfg, to_rsl_rl
+from legged_snn.rl.config import DISTILL_SNN, MLP_INPUTS, TrainCfg, to_rsl_rl
 from legged_snn.rl.runner import CheckpointError, LeggedRunner
 from legged_snn.sim.model import ModelError
 from legged_snn.snn.actor import SpikingActor
@@ -84,6 +84,8 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
             print("warning: --mixed_precision on a CPU without bf16 arithmetic (no AVX512-BF16 or AMX): bf16 is "
                   "emulated there and many times slower than float32 (26x for a PPO minibatch of the a1 MLP on an "
                   "AVX2 EPYC); drop the flag on this machine", file=sys.stderr)
+    if getattr(args, "teacher", None) and train_cfg.policy.actor == "snn":
+        train_cfg.policy.snn.update(DISTILL_SNN)  # --anneal and --cfg below still win
     if getattr(args, "history", None):
         train_cfg.policy.snn["history"] = args.history
     if getattr(args, "gait", None):

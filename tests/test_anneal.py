@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from legged_snn.snn.actor import check_snn_config
-from legged_snn.snn.anneal import check_anneal, smoothness
+from legged_snn.snn.anneal import check_anneal, smoothness, unhardened
 from legged_snn.snn.network import SpikingNetwork
 from legged_snn.snn.neurons import NeuronCfg, lif_scan, lif_scan_reference
 
@@ -134,6 +134,7 @@ def annealed(tmp_path_factory, root):
              "--headless", "--log_root", logs, "--lr_schedule", "adaptive",
              "--cfg", "algorithm.spike_learning_epochs=1")
     assert r.returncode == 0, r.stderr[-2000:]
+    assert "warning" not in r.stderr  # its last iteration ran pure spikes (anneal.unhardened)
     return logs, r.stdout
 
 
@@ -142,7 +143,7 @@ def test_run_anneals_from_smooth_to_spikes(annealed):
     smooth = [float(x) for x in re.findall(r"smooth=([0-9.e+-]+)", out)]
     assert smooth == [1.0, 1.0, 0.5, 0.0], out[-2000:]
     assert "anneal: spikes come in from it 2; learning rate held" in out
-    assert "pure spikes from it 3: PPO epochs 2 -> 1" in out  # algorithm.spike_learning_epochs
+    assert "pure spikes from it 3: PPO epochs 5 -> 1" in out  # algorithm.spike_learning_epochs
     run = os.path.join(logs, "a1_flat", os.listdir(os.path.join(logs, "a1_flat"))[0])
     with open(os.path.join(run, "params", "train.yaml")) as f:
         policy = yaml.safe_load(f)["policy"]
@@ -155,7 +156,22 @@ def test_resume_continues_the_schedule(annealed, root):
              "--log_root", logs)
     assert r.returncode == 0, r.stderr[-2000:]
     assert re.findall(r"smooth=([0-9.e+-]+)", r.stdout) == ["0"], r.stdout[-1500:]
-    assert "PPO epochs" not in r.stdout  # the resumed run's config has no spike_learning_epochs: 2 epochs stay
+    # the resumed run's flags leave algorithm.spike_learning_epochs at its default, 2 (5 while smooth)
+    assert "pure spikes from it 4: PPO epochs 5 -> 2" in r.stdout, r.stdout[-1500:]
+
+
+def test_play_warns_on_a_checkpoint_from_before_the_spikes(annealed, root):
+    """model_0 was trained smooth (anneal 1..3): play says its spiking forward is untrained; the last one is not."""
+    logs, _ = annealed
+    first = sorted(os.listdir(os.path.join(logs, "a1_flat")))[0]  # the fixture's run, not a resume's
+    play = [sys.executable, os.path.join(root, "play.py"), "--task", "a1_flat", "--log_root", logs, "--export_only",
+            "--load_run", first]
+    early = subprocess.run([*play, "--checkpoint", "0"], capture_output=True, text=True, cwd=root, timeout=300)
+    assert early.returncode == 0, early.stderr[-2000:]
+    assert "model_0.pt: the spiking actor's forward is smooth up to iteration 1" in early.stderr, early.stderr
+    assert "train to iteration 3" in early.stderr
+    late = subprocess.run(play, capture_output=True, text=True, cwd=root, timeout=300)
+    assert late.returncode == 0 and "warning" not in late.stderr, late.stderr[-2000:]
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -171,3 +187,11 @@ def test_bad_anneal_is_one_line(root, tmp_path, args, needle):
     assert r.returncode == 2 and needle in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert not os.listdir(tmp_path)
+
+
+def test_unhardened_names_the_iteration_to_train_to():
+    assert unhardened(None, 5) is None
+    assert unhardened((200, 320), 321) is None  # model_320 was trained on pure spikes
+    for it in (1, 200, 320):
+        msg = unhardened((200, 320), it)
+        assert f"ends at iteration {it}" in msg and "train to iteration 320" in msg

@@ -73,7 +73,11 @@ def test_learning_bench_reports_the_rate_each_actor_trained_with(tmp_path):
         assert res.returncode == 0, res.stderr[-2000:]
         rows[name] = json.loads(res.stdout.strip().splitlines()[-1])
     assert rows["snn_spikes_later"]["ppo_epochs"] == 5 and rows["snn_spikes_later"]["ppo_epochs_on_spikes"] == 2
-    assert "ppo_epochs_on_spikes" not in rows["snn"] and "ppo_epochs_on_spikes" not in rows["mlp"]
+    assert rows["snn_spikes_later"]["anneal"] == [0, 1] and rows["snn_spikes_later"]["smooth_at_end"] == 0.0
+    # the spiking actor's defaults: smooth to 200, spikes from 320 (so one iteration is still smooth), 5 epochs then 2
+    assert rows["snn"]["anneal"] == [200, 320] and rows["snn"]["smooth_at_end"] == 1.0
+    assert rows["snn"]["ppo_epochs"] == 5 and rows["snn"]["ppo_epochs_on_spikes"] == 2
+    assert "ppo_epochs_on_spikes" not in rows["mlp"] and "anneal" not in rows["mlp"]
     _, cfg = load("a1_flat")
     assert rows["snn"]["actor"] == "snn" and rows["mlp"]["actor"] == "mlp"
     points = cfg.algorithm.lr_points  # the spiking actor's default schedule is "piecewise" from these points

@@ -182,6 +182,24 @@ def test_rate_reg_flag_reaches_the_spiking_actor():
     assert cfg.policy.snn["rate_reg"] == 0.0 and cfg.policy.actor == "mlp"
 
 
+def test_student_keeps_the_settings_distillation_was_measured_with():
+    """PPO's spiking defaults (direct input, held rows, the anneal) do not apply to a --teacher student: it gets
+    DISTILL_SNN, and --anneal / --cfg still win."""
+    from envs.launch import load_task
+    from legged_snn.cli import add_training_flags, build_parser
+    from legged_snn.rl.config import DISTILL_SNN
+
+    def snn(*flags):
+        return load_task(add_training_flags(build_parser("t")).parse_args(["--task=a1_flat", *flags]))[1].policy.snn
+
+    ppo = snn("--actor=snn")
+    assert ppo["anneal"] == [200, 320] and ppo["encoder_mode"] == "direct" and ppo["weight_centering"] == "sphere"
+    student = snn("--teacher=x")
+    assert {k: student[k] for k in DISTILL_SNN} == DISTILL_SNN and student["anneal"] is None
+    given = snn("--teacher=x", "--anneal", "0", "2", "--cfg", "policy.snn.lr_scale=1.0")
+    assert given["anneal"] == [0, 2] and given["lr_scale"] == 1.0
+
+
 def test_distillation_anneals_its_student(distilled, root, tmp_path):
     """--anneal works with --teacher as with PPO: smooth, then hardened into spikes (rsl-rl's Distillation.update)."""
     _, teacher, _, _ = distilled

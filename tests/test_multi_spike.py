@@ -166,8 +166,6 @@ def test_direct_input_jit_equals_eager(history):
 def test_direct_input_bad_combinations():
     with pytest.raises(ValueError, match=r"snn.gradient 'rate' needs the population encoder"):
         SpikingNetwork(8, 3, [16], encoder_mode="direct", gradient="rate")
-    with pytest.raises(ValueError, match=r"NIR export needs the population encoder"):
-        to_nir(SpikingNetwork(8, 3, [16], encoder_mode="direct"))
     with pytest.raises(ValueError, match=r"snn.encoder_mode must be one of"):
         _actor(encoder_mode="spiky")
 

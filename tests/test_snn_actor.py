@@ -369,14 +369,16 @@ def test_detach_hidden_state_keeps_the_graph_of_unfinished_envs():
     assert all(not t.requires_grad for t in actor.hidden_state)
 
 
-@pytest.mark.parametrize("decoder,leak", [("rate", 0.0), ("membrane", 0.0), ("membrane", 0.25)])
-def test_nir_graph_equals_eager(decoder, leak):
+@pytest.mark.parametrize("decoder,leak,mode", [("rate", 0.0, "deterministic"), ("membrane", 0.0, "deterministic"),
+                                               ("membrane", 0.25, "deterministic"), ("membrane", 0.0, "direct")])
+def test_nir_graph_equals_eager(decoder, leak, mode):
     from legged_snn.snn.nir_export import encoder_spikes, read_actions, simulate, to_nir
 
-    actor = _actor(decoder=decoder, decoder_leak=leak, decoder_read="mean" if leak else "last")
+    actor = _actor(decoder=decoder, decoder_leak=leak, decoder_read="mean" if leak else "last", encoder_mode=mode)
     net = actor.network
     latent = actor.get_latent(_obs(16))
     graph = to_nir(net)
+    assert graph.metadata["input"] == ("direct" if mode == "direct" else "spikes")
     out = simulate(graph, encoder_spikes(net, latent).numpy())
     with torch.no_grad():
         eager = net(latent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import torch
@@ -18,6 +19,7 @@ from legged_snn.cli import UserError, resolve_checkpoint
 from legged_snn.export import ExportError, export_policy
 from legged_snn.registry import UnknownTaskError, load
 from legged_snn.rl.runner import CheckpointError, read_checkpoint
+from legged_snn.snn.anneal import unhardened
 
 HARD_TILE = "stairs_up"  # the tile play puts the camera's robot on by default (rough tasks, hardest row)
 
@@ -58,9 +60,10 @@ class PlaySession:
         self.checkpoint = resolve_checkpoint(exp_dir, args.load_run, args.checkpoint)
         self.run_dir = os.path.dirname(self.checkpoint)
         try:
-            infos = read_checkpoint(self.checkpoint).get("infos") or {}
+            saved = read_checkpoint(self.checkpoint)
         except CheckpointError as exc:
             raise UserError(str(exc)) from None
+        infos = saved.get("infos") or {}
         if infos.get("task") not in (None, args.task):
             raise UserError(f"{self.checkpoint} was trained on task {infos['task']!r}, not {args.task!r}; "
                             f"use --task={infos['task']}")
@@ -94,6 +97,9 @@ class PlaySession:
         except CheckpointError as exc:
             raise UserError(str(exc)) from None
         print(f"loaded {self.checkpoint} ({self.session.train_cfg.policy.actor} actor)")
+        msg = unhardened(getattr(self.runner.alg.get_policy(), "anneal", None), int(saved.get("iter", -1)) + 1)
+        if msg:  # the checkpoint's last update ran a smooth forward; play and the exports run spikes
+            print(f"warning: {self.checkpoint}: {msg}", file=sys.stderr)
         self.index = 0  # the robot the camera and plots follow: chosen by _follow() when something is shown
 
     def export(self) -> dict[str, str]:

@@ -33,17 +33,26 @@ class PolicyCfg:
     actor_obs_normalization: bool = False
     critic_obs_normalization: bool = False
     snn: dict = field(default_factory=lambda: {
-        "timesteps": 5, "pop_in": 10, "pop_out": 10, "history": "stack", "encoder_mode": "deterministic",
+        "timesteps": 5, "pop_in": 10, "pop_out": 10, "history": "stack", "encoder_mode": "direct",
         "neuron": {"current_decay": 0.5, "voltage_decay": 0.75, "threshold": 0.5, "reset": "popsan",
                    "surrogate_width": 0.5, "surrogate": "fast_sigmoid", "max_spikes": 1},
         "mu_range": [-3.0, 3.0], "sigma2": 0.15, "tanh": False, "rate_reg": 0.0,
-        "readout_gain": 1.0, "anneal": None, "init_gain": 1.0,
-        "decoder": "membrane", "decoder_leak": 0.0, "decoder_read": "last", "lr_scale": 0.1,
-        "gradient": "bptt", "weight_centering": False, "bias_lr_scale": None,
+        "readout_gain": 1.0, "anneal": [200, 320], "init_gain": 1.0,
+        "decoder": "membrane", "decoder_leak": 0.0, "decoder_read": "last", "lr_scale": 1.0,
+        "gradient": "bptt", "weight_centering": "sphere", "bias_lr_scale": 0.1,
         "norm_lr_scale": 0.1, "spike_step_scale": 1.0,
     })  # SpikingActor arguments (PopSAN constants; decoder: membrane integrators or PopSAN's rate population,
     # decoders.py; gradient: exact BPTT or the rate rule, rate_grad.py); the SNN normalizes its input (encoder
-    # expects z-scores)
+    # expects z-scores). The defaults are the recipe PPO alone walks with (docs/snn_ppo.md): the observation as the
+    # first layer's current (PopSAN's population code: encoder_mode "deterministic"), the full step with zero-sum
+    # hidden rows held at their norms ("sphere") and the biases at a tenth of it, smooth to iteration 200 and
+    # annealed into spikes by 320
+
+
+# the spiking student's settings that distillation (--teacher) was measured with: PopSAN's population code, a tenth
+# of the step, free weights and spikes from the start (README, "A spiking actor that walks: distill it")
+DISTILL_SNN = {"encoder_mode": "deterministic", "lr_scale": 0.1, "weight_centering": False, "bias_lr_scale": None,
+               "anneal": None}
 
 
 @dataclass
@@ -51,14 +60,12 @@ class AlgorithmCfg:
     clip_param: float = 0.2
     entropy_coef: float = 0.01
     num_learning_epochs: int = 5
-    # epochs over each rollout when the actor is spiking (None = num_learning_epochs). A spiking policy's probability
-    # ratios scatter with every step (spike flips): after one epoch twice the MLP's share of samples is clipped. 1
-    # epoch trains 2.2x as many iterations per CPU hour; at the fixed 1e-3 it stayed at standing on a1_flat, as
-    # the MLP does at that rate for ~130 iterations (docs/snn.md)
-    snn_learning_epochs: int | None = 2
-    # epochs once the spiking actor's forward is pure spikes (after --anneal's END; None = as above). From a 2048-env
+    # epochs over each rollout when the actor is spiking (None = num_learning_epochs): 5 while its forward is smooth
+    # (snn.anneal), as the MLP's
+    snn_learning_epochs: int | None = 5
+    # epochs once the spiking actor's forward is pure spikes (after snn.anneal's END; None = as above). From a 2048-env
     # a1_flat checkpoint on spikes, 2 epochs gained as much per iteration as 5 at 1.5x the env steps/s (docs/snn_ppo.md)
-    spike_learning_epochs: int | None = None
+    spike_learning_epochs: int | None = 2
     num_mini_batches: int = 4
     learning_rate: float = 1e-3
     # "adaptive" (rsl-rl's KL rule), "fixed" (learning_rate throughout), "piecewise" (lr_points) or "auto": adaptive
@@ -132,15 +139,14 @@ def actor_groups(cfg: TrainCfg, available: list[str]) -> list[str]:
 
 
 def resolved_schedule(cfg: TrainCfg) -> str:
-    """The learning-rate schedule: "auto" becomes "piecewise" for the spiking actor, "adaptive" otherwise and for an
-    annealed spiking actor (smooth at first; the runner holds the rate from the anneal's start). rsl-rl itself runs
-    "piecewise" as "fixed" and the runner sets the rate of each iteration (``lr_at``)."""
+    """The learning-rate schedule: "auto" becomes "piecewise" for the spiking actor (annealed or not: the recipe
+    that walks, docs/snn_ppo.md), "adaptive" for the MLP. rsl-rl itself runs "piecewise" as "fixed" and the runner
+    sets the rate of each iteration (``lr_at``)."""
     s = cfg.algorithm.schedule
     if s not in SCHEDULES:
         raise ValueError(f"algorithm.schedule must be one of {list(SCHEDULES)}, got {s!r}")
     if s == "auto":
-        spiking = cfg.policy.actor == "snn" and not cfg.policy.snn.get("anneal")
-        return "piecewise" if spiking else "adaptive"
+        return "piecewise" if cfg.policy.actor == "snn" else "adaptive"
     return s
 
 

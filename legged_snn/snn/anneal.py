@@ -41,3 +41,13 @@ def smoothness(it: int, anneal: tuple[int, int] | None) -> float:
     if it >= end:
         return 0.0
     return (end - it) / (end - start)
+
+
+def unhardened(anneal: tuple[int, int] | None, it: int) -> str | None:
+    """Why a spiking actor trained up to learning iteration ``it`` (exclusive) does not yet run what play and the
+    exports run, or None when its last iterations were on pure spikes (or there is no schedule)."""
+    if anneal is None or smoothness(it - 1, anneal) == 0.0:
+        return None
+    return (f"the spiking actor's forward is smooth up to iteration {anneal[0]} and pure spikes only from "
+            f"{anneal[1]} (snn.anneal), but this run ends at iteration {it}: play and the exports run pure spikes, "
+            f"which it has not been trained on; train to iteration {anneal[1]} or more (--max_iterations)")

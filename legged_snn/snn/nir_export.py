@@ -1,6 +1,8 @@
 """The spiking core as a NIR graph (Neuromorphic Intermediate Representation), and a reference reader.
 
-What the graph holds: input (encoder spikes, D*P channels per SNN timestep) -> [Affine -> CubaLIF] per layer,
+What the graph holds: input (encoder spikes, D*P channels per SNN timestep; with ``snn.encoder_mode: direct`` the
+clamped normalized observation, D channels, the same value at each of the T timesteps, ``metadata["input"]``
+says which) -> [Affine -> CubaLIF] per layer,
 then the decoder: ``membrane`` -> Affine -> I (integrator; LI when leaky) -> output (the A readout membranes, read
 at the last step or averaged over T as ``metadata["readout"]`` says, zeroed every control step); ``rate`` -> output
 (spikes of the A*P output population; the rate readout stays on the host). What stays on the host: observation
@@ -34,9 +36,6 @@ def to_nir(network, recurrent: bool = False) -> nir.NIRGraph:
     """SpikingNetwork -> NIRGraph (weights copied to numpy float32); ``recurrent`` = membrane mode (state carried
     across control steps instead of zeroed)."""
     cfg = network.neuron
-    if getattr(network, "direct", False):
-        raise ValueError("NIR export needs the population encoder (snn.encoder_mode 'deterministic'); this network "
-                         "reads its input directly (snn.encoder_mode 'direct'): export TorchScript/ONNX instead")
     if cfg.max_spikes != 1:
         raise ValueError(f"NIR export needs binary spikes (NIR's CubaLIF emits one spike per step); this network "
                          f"uses snn.neuron.max_spikes={cfg.max_spikes}: export TorchScript/ONNX instead")
@@ -64,7 +63,8 @@ def to_nir(network, recurrent: bool = False) -> nir.NIRGraph:
     width = network.layers[-1].fc.out_features
     meta = {"dt": 1.0, "integration": "forward Euler, dt = 1 SNN timestep (tau = 1 / (1 - decay))",
             "timesteps": int(network.timesteps), "reset_every_control_step": not recurrent, "producer": "legged_snn",
-            "decoder": network.decoder_kind}
+            "decoder": network.decoder_kind,
+            "input": "direct" if getattr(network, "direct", False) else "spikes"}
     if network.decoder_kind == "membrane":
         dec = network.decoder
         nodes["fc_out"] = nir.Affine(weight=dec.fc.weight.detach().cpu().numpy().astype(np.float32),
@@ -135,6 +135,7 @@ def read_actions(graph: nir.NIRGraph, output: np.ndarray) -> np.ndarray:
 
 
 def encoder_spikes(network, normalized_obs: torch.Tensor) -> torch.Tensor:
-    """(N, D) normalized observation -> (T, N, D*P) encoder spikes (the host side of the graph's input)."""
+    """(N, D) normalized observation -> (T, N, D*P) encoder spikes, or (T, N, D) the clamped observation repeated
+    for direct input (the host side of the graph's input)."""
     with torch.no_grad():
         return network.encoder.hard_spikes(network.encoder.stimulation(normalized_obs))
