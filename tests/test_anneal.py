@@ -194,4 +194,4 @@ def test_unhardened_names_the_iteration_to_train_to():
     assert unhardened((200, 320), 321) is None  # model_320 was trained on pure spikes
     for it in (1, 200, 320):
         msg = unhardened((200, 320), it)
-        assert f"ends at iteration {it}" in msg and "train to iteration 320" in msg
+        assert f"trained only to iteration {it}" in msg and "train to iteration 320" in msg

@@ -49,5 +49,5 @@ def unhardened(anneal: tuple[int, int] | None, it: int) -> str | None:
     if anneal is None or smoothness(it - 1, anneal) == 0.0:
         return None
     return (f"the spiking actor's forward is smooth up to iteration {anneal[0]} and pure spikes only from "
-            f"{anneal[1]} (snn.anneal), but this run ends at iteration {it}: play and the exports run pure spikes, "
-            f"which it has not been trained on; train to iteration {anneal[1]} or more (--max_iterations)")
+            f"{anneal[1]} (snn.anneal), and this actor is trained only to iteration {it}: play and the exports run "
+            f"pure spikes, which it has not been trained on; train to iteration {anneal[1]} or more (--max_iterations)")
