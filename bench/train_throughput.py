@@ -10,8 +10,8 @@ seconds): ``seconds_physics`` (the env's step: simulation, rewards, resets, obse
 ``seconds_other`` (storage, returns, logging). ``--compare`` builds both actors with the same settings and
 alternates their iterations, so the ratio ``snn_over_mlp_env_steps_per_s`` is measured side by side.
 The spiking actor is timed on pure spikes with its spike-phase epochs (what most of a run trains with, and what
-is deployed), not the default anneal's smooth first iterations; ``--anneal START END`` times that schedule instead
-(``snn_forward`` says which).
+is deployed), not the default anneal's smooth first iterations; with ``--anneal START END`` the timed iterations
+run that schedule's first iteration (smooth when START > 0; ``snn_forward`` says which).
 """
 
 from __future__ import annotations

@@ -191,13 +191,18 @@ def _checked_actor(train_cfg: TrainCfg) -> None:
         raise UserError(f"policy.mlp_input must be one of {list(MLP_INPUTS)}, got {p.mlp_input!r}")
     if not float(p.mlp_lr_scale) > 0:
         raise UserError(f"policy.mlp_lr_scale must be > 0, got {p.mlp_lr_scale}")
+    gain = p.mlp_init_gain
+    if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0 < gain < float("inf"):
+        raise UserError(f"policy.mlp_init_gain must be a finite number > 0, got {gain!r}")
     try:
         check_centering(p.mlp_weight_centering, "policy.mlp_weight_centering")
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    mlp_only = p.mlp_input != "raw" or p.actor_activation is not None or p.mlp_lr_scale != 1.0 or p.mlp_weight_centering
+    mlp_only = (p.mlp_input != "raw" or p.actor_activation is not None or p.mlp_lr_scale != 1.0
+                or p.mlp_weight_centering or p.mlp_init_gain != 1.0)
     if p.actor == "snn" and mlp_only:
-        raise UserError("policy.mlp_input, mlp_lr_scale, mlp_weight_centering and actor_activation configure the MLP "
+        raise UserError("policy.mlp_input, mlp_lr_scale, mlp_weight_centering, mlp_init_gain and actor_activation "
+                        "configure the MLP "
                         "actor; with --actor snn drop them (the spiking actor's settings are policy.snn.*)")
     if p.actor == "snn":
         from legged_snn.snn.actor import check_snn_config

@@ -29,6 +29,7 @@ def trained(tmp_path_factory) -> str:
              "--max_iterations", "1", "--log_root", root)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "train.py: warning: the spiking actor's forward is smooth up to iteration 200" in r.stderr, r.stderr
+    assert "train 321 iterations or more" in r.stderr
     r = _run("play.py", "--task", "a1_flat", "--log_root", root, "--export_only")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "model_0.pt: the spiking actor's forward is smooth" in r.stderr, r.stderr  # exports run spikes

@@ -183,3 +183,18 @@ def test_mlp_init_gain_scales_the_hidden_layers_that_sphere_then_holds():
     torch.testing.assert_close(norms[1][-1], norms[0][-1])
     with pytest.raises(ValueError, match="mlp_init_gain must be a finite number > 0"):
         _actor("raw", mlp_init_gain=0.0)
+
+
+@pytest.mark.parametrize("actor,gain,needle", [
+    ("mlp", "abc", "policy.mlp_init_gain must be a finite number > 0, got 'abc'"),
+    ("mlp", 0.0, "policy.mlp_init_gain must be a finite number > 0"),
+    ("snn", 3.0, "mlp_init_gain and actor_activation configure the MLP actor"),
+])
+def test_bad_mlp_init_gain_is_a_one_line_user_error(actor, gain, needle):
+    from envs.launch import _checked_actor
+    from legged_snn.cli import UserError
+
+    cfg = TrainCfg()
+    cfg.policy.actor, cfg.policy.mlp_init_gain = actor, gain
+    with pytest.raises(UserError, match=needle):
+        _checked_actor(cfg)

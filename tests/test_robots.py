@@ -259,7 +259,7 @@ def test_cassie_and_anymal_configs():
     assert anymal.rewards.scales["orientation"] == -5.0 and anymal.domain_rand.friction_range == (0.0, 1.5)
     c = anymal.commands  # legged_gym's anymal_c_flat: yaw rate drawn directly, new commands every 4 s
     assert not c.heading_command and c.resampling_time == 4.0 and c.ang_vel_yaw == (-1.5, 1.5)
-    assert train.policy.actor_hidden_dims == [128, 64, 32] and train.runner.max_iterations == 300
+    assert train.policy.actor_hidden_dims == [128, 64, 32] and train.runner.max_iterations == 1000
     assert anymal.robot.kp == {"HAA": 80.0, "HFE": 80.0, "KFE": 80.0}  # PD, no actuator network
 
 

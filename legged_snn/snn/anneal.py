@@ -50,4 +50,5 @@ def unhardened(anneal: tuple[int, int] | None, it: int) -> str | None:
         return None
     return (f"the spiking actor's forward is smooth up to iteration {anneal[0]} and pure spikes only from "
             f"{anneal[1]} (snn.anneal), and this actor is trained only to iteration {it}: play and the exports run "
-            f"pure spikes, which it has not been trained on; train to iteration {anneal[1]} or more (--max_iterations)")
+            f"pure spikes, which it has not been trained on; train {anneal[1] + 1} iterations or more in all "
+            f"(--max_iterations)")
