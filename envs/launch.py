@@ -30,6 +30,7 @@ from legged_snn.sim.model import ModelError
 from legged_snn.snn.actor import SpikingActor
 from legged_snn.snn.centering import check_centering
 from legged_snn.snn.neurons import NeuronCfg
+from legged_snn.snn.population_mlp import check_init_gain
 from legged_snn.validate import ConfigError
 
 
@@ -191,10 +192,8 @@ def _checked_actor(train_cfg: TrainCfg) -> None:
         raise UserError(f"policy.mlp_input must be one of {list(MLP_INPUTS)}, got {p.mlp_input!r}")
     if not float(p.mlp_lr_scale) > 0:
         raise UserError(f"policy.mlp_lr_scale must be > 0, got {p.mlp_lr_scale}")
-    gain = p.mlp_init_gain
-    if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0 < gain < float("inf"):
-        raise UserError(f"policy.mlp_init_gain must be a finite number > 0, got {gain!r}")
     try:
+        check_init_gain(p.mlp_init_gain)
         check_centering(p.mlp_weight_centering, "policy.mlp_weight_centering")
     except ValueError as exc:
         raise UserError(str(exc)) from None

@@ -95,16 +95,13 @@ class SpikingNetwork(nn.Module):
                  spike_step_scale: float = 1.0) -> None:
         super().__init__()
         check_decoder(decoder, decoder_leak, decoder_read)
-        check_gradient(gradient)
+        check_gradient(gradient, encoder_mode=encoder_mode)
         if decoder == "membrane" and not hidden_dims:
             raise ValueError("snn.decoder 'membrane' reads the last hidden layer's spikes: give at least one hidden "
                              "layer (actor_hidden_dims)")
         self.neuron = neuron or NeuronCfg()
         self.neuron.validate("snn.neuron")
         self.direct = encoder_mode == "direct"  # the first layer reads the observation as current (direct.py)
-        if self.direct and gradient == "rate":
-            raise ValueError("snn.gradient 'rate' needs the population encoder: set snn.encoder_mode to "
-                             "'deterministic' or snn.gradient=bptt")
         self.encoder = (DirectEncoder(obs_dim, timesteps, mu_range) if self.direct
                         else PopulationEncoder(obs_dim, pop_in, timesteps, mu_range, sigma2, encoder_mode))
         self.decoder_kind = decoder

@@ -23,6 +23,12 @@ from legged_snn.snn.encoders import PopulationEncoder
 from legged_snn.snn.step_scale import scale_steps
 
 
+def check_init_gain(gain) -> None:
+    """A one-line ValueError unless ``policy.mlp_init_gain`` is a finite number > 0."""
+    if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0 < gain < float("inf"):
+        raise ValueError(f"policy.mlp_init_gain must be a finite number > 0, got {gain!r}")
+
+
 class PopulationMLP(MLPModel):
     """Normalization -> population stimulation (or its spike rate) -> MLP -> Gaussian."""
 
@@ -42,8 +48,7 @@ class PopulationMLP(MLPModel):
             if self.distribution is not None:
                 self.distribution.init_mlp_weights(self.mlp)
         hidden = [m for m in self.mlp if isinstance(m, nn.Linear)][:-1]
-        if not (isinstance(init_gain, (int, float)) and 0 < init_gain < float("inf")):
-            raise ValueError(f"policy.mlp_init_gain must be a finite number > 0, got {init_gain!r}")
+        check_init_gain(init_gain)
         with torch.no_grad():  # policy.mlp_init_gain: the hidden layers' initial scale (held by "sphere")
             for fc in hidden:
                 fc.weight.mul_(init_gain)

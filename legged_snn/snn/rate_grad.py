@@ -38,13 +38,16 @@ from legged_snn.snn.neurons import (
 GRADIENTS = ("bptt", "rate")
 
 
-def check_gradient(gradient: str, history: str = "stack") -> None:
-    """One-line ValueError for a bad ``snn.gradient``."""
+def check_gradient(gradient: str, history: str = "stack", encoder_mode: str = "deterministic") -> None:
+    """One-line ValueError for a bad ``snn.gradient`` or one the history or encoder cannot take."""
     if gradient not in GRADIENTS:
         raise ValueError(f"snn.gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
     if gradient == "rate" and history != "stack":
         raise ValueError("snn.gradient 'rate' needs snn.history 'stack' (it assumes every control step starts from "
                          "rest); use snn.gradient 'bptt' with history 'membrane'")
+    if gradient == "rate" and encoder_mode == "direct":
+        raise ValueError("snn.gradient 'rate' needs the population encoder: set snn.encoder_mode to 'deterministic' "
+                         "or snn.gradient=bptt")
 
 
 def scan_sensitivity(current: torch.Tensor, cfg: NeuronCfg, smooth: float = 0.0
