@@ -2,17 +2,21 @@
 
     python bench/snn_speed.py --json
 
-All three in one run, same batch (4096), hidden [512, 256, 128], T = 5, P = 10, at obs 48 and obs 235, in float32
+``ours_*`` is the actor's default network (``PolicyCfg().snn``: direct input, ``sphere`` rows, membrane readout,
+exact BPTT), timed on spikes (the deployed forward, as after the anneal). ``*_population_*`` is the same with
+PopSAN's population code as its input (the default before 2026-12-07), and ``*_rate_*`` that population-code network
+with ``snn.gradient: rate`` (the rate rule needs the population code's binary input spikes, rate_grad.py).
+All in one run, same batch (4096), hidden [512, 256, 128], T = 5, P = 10, at obs 48 and obs 235, in float32
 and again under bf16 autocast (``--mixed_precision``; fields ``*_bf16_*``): the MLP and the reference then run their
 matmuls in bf16, our actor its dense gradient products (its spike sums stay exact float32). ``cpu_bf16`` says whether
 this CPU has bf16 arithmetic (AVX512-BF16 or AMX); without it bf16 is emulated and the ``*_bf16_*`` times mean little.
-``dense_floor_over_mlp_flops_obs*`` is counted, not timed: the dense products that exact BPTT through T steps
-needs, over the MLP's whole forward + backward (2.09 at obs 48, 2.85 at obs 235); at equal matmul throughput
+``dense_floor_over_mlp_flops_obs*`` is counted, not timed: the dense products that the default network's exact
+BPTT through T steps needs, over the MLP's whole forward + backward; at equal matmul throughput
 ``snn_over_mlp`` cannot go below it. ``forward_over_mlp_obs*`` is timed: our actor's forward alone (with autograd
 recording, as in training) over the MLP's whole forward + backward, the bound on ``snn_over_mlp`` for any backward,
-an approximate one (rate-based, truncated) included. ``*_rate_*``: the same actor with ``snn.gradient: rate``
-(rate_grad.py: one backward product per layer, not T), and ``rate_cosine_obs*`` its gradient's cosine to exact
-BPTT's per weight matrix, on spikes.
+an approximate one (rate-based, truncated) included. ``*_rate_*``: one backward product per layer, not T, and
+``rate_cosine_obs*`` its gradient's cosine to exact BPTT's (the population-code network's) per weight matrix, on
+spikes.
 The reference is written from PopSAN's published equations with the loop order of its paper: the time
 loop outside, the layers inside, plain autograd (rectangular surrogate), deterministic encoder in a loop.
 """
@@ -31,6 +35,7 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from legged_snn.cli import cpu_has_bf16  # noqa: E402
+from legged_snn.rl.config import PolicyCfg  # noqa: E402
 from legged_snn.snn.network import SpikingNetwork  # noqa: E402
 from legged_snn.snn.neurons import NeuronCfg, rect_spike  # noqa: E402
 
@@ -78,18 +83,30 @@ def mlp(obs_dim: int, actions: int, hidden: list[int]) -> nn.Module:
     return nn.Sequential(*layers, nn.Linear(sizes[-1], actions))
 
 
-def dense_flops(obs_dim: int, actions: int, hidden: list[int], n: int, T: int = 5, P: int = 10) -> tuple[int, int]:
-    """(ours, mlp) floating-point operations of the dense products one forward + backward cannot avoid.
+def dense_flops(obs_dim: int, actions: int, hidden: list[int], n: int, T: int = 5) -> tuple[int, int]:
+    """(ours, mlp) floating-point operations of the dense products one forward + backward of the default network
+    (direct input, membrane readout of the last step, no leak) cannot avoid.
 
-    Ours (exact BPTT): each layer after the first passes its gradient back once per step, ``G_t W`` over T*N rows
-    (the inputs' spikes do not help: G is dense); the encoder's straight-through gradient is one product over N
-    rows. The sums over spikes (forward, weight gradients) are not counted. The MLP: every matmul of its forward
-    and backward (no input gradient for the first layer)."""
-    snn_sizes, mlp_sizes = [obs_dim * P, *hidden, actions * P], [obs_dim, *hidden, actions]
-    ours = 2 * n * snn_sizes[0] * snn_sizes[1]
-    ours += sum(2 * T * n * i * o for i, o in zip(snn_sizes[1:-1], snn_sizes[2:]))
+    Ours (exact BPTT): the first layer's current ``x W`` is one dense product (the observation is the same at every
+    step) and so is its weight gradient ``x^T sum_t G_t``; each later LIF layer passes its gradient back once per
+    step, ``G_t W`` over T*N rows (the inputs' spikes do not help: G is dense); the readout's gradient reaches every
+    step's spikes as the same ``g W^T``, one product. The sums over spikes (forward, weight gradients) are not
+    counted. The MLP: every matmul of its forward and backward (no input gradient for the first layer)."""
+    mlp_sizes = [obs_dim, *hidden, actions]
+    ours = 2 * 2 * n * obs_dim * hidden[0] + 2 * n * hidden[-1] * actions
+    ours += sum(2 * T * n * i * o for i, o in zip(hidden[:-1], hidden[1:]))
     mlp = sum(2 * n * i * o * (2 if k == 0 else 3) for k, (i, o) in enumerate(zip(mlp_sizes[:-1], mlp_sizes[1:])))
     return ours, mlp
+
+
+def default_network(obs_dim: int, actions: int, hidden: list[int], **changes) -> SpikingNetwork:
+    """The spiking actor's network as ``PolicyCfg().snn`` builds it (``changes`` override fields), on spikes."""
+    cfg = {**PolicyCfg().snn, **changes}
+    return SpikingNetwork(obs_dim, actions, hidden, cfg["timesteps"], cfg["pop_in"], cfg["pop_out"],
+                          NeuronCfg(**cfg["neuron"]), cfg["encoder_mode"], tuple(cfg["mu_range"]), cfg["sigma2"],
+                          cfg["tanh"], cfg["readout_gain"], cfg["init_gain"], cfg["decoder"], cfg["decoder_leak"],
+                          cfg["decoder_read"], cfg["lr_scale"], cfg["gradient"], cfg["weight_centering"],
+                          cfg["bias_lr_scale"], cfg["norm_lr_scale"], cfg["spike_step_scale"])
 
 
 def timed(model: nn.Module, obs: torch.Tensor, reps: int, bf16: bool = False) -> tuple[float, float]:
@@ -134,10 +151,11 @@ def main() -> None:
         obs = torch.randn(args.batch, d)
         floor, mlp_flops = dense_flops(d, actions, hidden, args.batch)
         out[f"dense_floor_over_mlp_flops_obs{d}"] = round(floor / mlp_flops, 2)  # a lower bound on snn_over_mlp
-        ours = SpikingNetwork(d, actions, hidden, 5, 10, 10, NeuronCfg(reset="popsan"))
-        rate = SpikingNetwork(d, actions, hidden, 5, 10, 10, NeuronCfg(reset="popsan"), gradient="rate")
-        rate.load_state_dict(ours.state_dict())
-        out[f"rate_cosine_obs{d}"] = rate_cosines(ours, rate, obs)
+        ours = default_network(d, actions, hidden)
+        population = default_network(d, actions, hidden, encoder_mode="deterministic")
+        rate = default_network(d, actions, hidden, encoder_mode="deterministic", gradient="rate")
+        rate.load_state_dict(population.state_dict())
+        out[f"rate_cosine_obs{d}"] = rate_cosines(population, rate, obs)
         ref = PopSanReference(d, actions, hidden)
         base = mlp(d, actions, hidden)
         for tag, bf16 in (("", False), ("_bf16", True)):  # fp32; bf16 autocast (--mixed_precision) for all three
@@ -145,6 +163,9 @@ def main() -> None:
             t_ref = timed(ref, obs, max(2, args.reps // 2), bf16)[0]
             t_mlp = timed(base, obs, args.reps, bf16)[0]
             t_rate = timed(rate, obs, args.reps, bf16)[0]
+            t_pop = timed(population, obs, args.reps, bf16)[0]
+            out.update({f"ours_population{tag}_ms_obs{d}": round(t_pop * 1e3, 1),
+                        f"snn_over_mlp_population{tag}_obs{d}": round(t_pop / t_mlp, 2)})
             out.update({f"ours_rate{tag}_ms_obs{d}": round(t_rate * 1e3, 1),
                         f"snn_over_mlp_rate{tag}_obs{d}": round(t_rate / t_mlp, 2),
                         f"speedup_vs_reference_rate{tag}_obs{d}": round(t_ref / t_rate, 2)})

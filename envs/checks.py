@@ -25,7 +25,7 @@ ENV_RULES = {
     "rewards.soft_torque_limit": UNIT, "normalization.clip_observations": POSITIVE,
     "normalization.clip_actions": POSITIVE, "noise.noise_level": NON_NEGATIVE,
     "terrain.num_rows": AT_LEAST_ONE, "terrain.num_cols": AT_LEAST_ONE, "terrain.horizontal_scale": POSITIVE,
-    "gait_prior.mode": (lambda v: v == "none" or v in _gaits(), "must be none, trot, pace, bound or walk"),
+    "gait_prior.mode": (lambda v: v == "none" or v in _gaits(), "must be none, trot, pace, bound, walk or alternate"),
     "gait_prior.frequency": POSITIVE, "gait_prior.frequency_scale": NON_NEGATIVE,
     "gait_prior.swing_height": NON_NEGATIVE, "gait_prior.residual_scale": POSITIVE,
     "gait_prior.stance_fraction": (lambda v: 0 < v < 1, "must be in (0, 1)"),
@@ -49,8 +49,9 @@ TRAIN_RULES = {
 
 def _gaits() -> list[str]:
     from legged_snn.gait import GAITS
+    from legged_snn.gait_joint import JOINT_GAITS
 
-    return list(GAITS)
+    return list(GAITS) + list(JOINT_GAITS)
 
 
 def _lr_points_ok(points) -> bool:

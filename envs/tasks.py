@@ -67,10 +67,15 @@ def rough_env(robot_cfg: Callable[[], LocomotionEnvCfg]) -> Callable[[], Locomot
 
 
 def with_gait(env_cfg: Callable[[], LocomotionEnvCfg], mode: str = "trot") -> Callable[[], LocomotionEnvCfg]:
-    """A task with the gait prior (legged_snn/gait.py): the policy adds residuals to a trot generator."""
+    """A task with the gait prior: the policy adds residuals to a trot generator (legged_snn/gait.py) or, for
+    bipeds, ``alternate``'s joint-space swing profile (legged_snn/gait_joint.py)."""
     def make() -> LocomotionEnvCfg:
         cfg = env_cfg()
         cfg.gait_prior.mode = mode
+        if cfg.gait.enabled:  # a robot with a gait clock (the G1): the prior steps at its period and stance share,
+            # so the contact reward (which then reads the prior's leg phases) asks for what the prior does
+            cfg.gait_prior.frequency = 1.0 / cfg.gait.period
+            cfg.gait_prior.stance_fraction = cfg.rewards.stance_phase
         return cfg
     return make
 
@@ -103,6 +108,8 @@ for _name, _env, _train in (
     ("cassie_rough", rough_env(cassie_env_cfg), rough_train("cassie_rough")),
     ("g1_flat", flat_env(g1_env_cfg), flat_train("g1_flat")),
     ("g1_rough", rough_env(g1_env_cfg), rough_train("g1_rough")),
+    ("cassie_flat_gait", with_gait(flat_env(cassie_env_cfg), "alternate"), flat_train("cassie_flat_gait")),
+    ("g1_flat_gait", with_gait(flat_env(g1_env_cfg), "alternate"), flat_train("g1_flat_gait")),
 ):
     if _name not in task_names():
         register_task(_name, _env, _train)

@@ -107,7 +107,8 @@ def build_parser(prog: str, training: bool = True) -> argparse.ArgumentParser:
     add("--history", choices=["stack", "membrane"], help="spiking history mode (default: the task's)")
     add("--log_root", default="logs", help="root folder of all runs")
     add("--gait", metavar="MODE", help="gait prior: none, trot, pace, bound or walk (a foot-trajectory generator the "
-        "policy adds residuals to; default: the task's, or the trained run's)")
+        "policy adds residuals to), alternate (bipeds: a joint-space swing profile); default: the task's, or the "
+        "trained run's")
     add("--mixed_precision", action="store_true", help="bf16 autocast in the PPO update")
     add("--learning_rate", type=_positive_float, help="PPO learning rate (start value when adaptive)")
     add("--lr_schedule", choices=["adaptive", "fixed", "piecewise"],

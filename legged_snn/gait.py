@@ -124,7 +124,8 @@ def leg_chains(model: mujoco.MjModel, joint_names: list[str], foot_bodies: list[
         if (len(chain) < 3 or axes != [(0, 1, 0), (0, 1, 0), (1, 0, 0)] or any(n not in action for n in names)
                 or any(not np.allclose(model.body_quat[b], (1, 0, 0, 0)) for b in bodies)):
             raise ValueError(f"the gait prior maps legs of an x-axis hip, y-axis thigh and y-axis knee in unrotated "
-                             f"frames; the leg of {foot} has joints {names} with axes {axes}; use --gait none")
+                             f"frames; the leg of {foot} has joints {names} with axes {axes}; use --gait none, or "
+                             "--gait alternate (a joint-space profile) on a biped")
         knee, thigh, hip = chain
         offset = np.zeros(3)  # foot in the knee frame, through any fixed bodies in between
         b = model.body(foot).id

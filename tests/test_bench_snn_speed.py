@@ -23,8 +23,20 @@ def test_mlp_flops_are_what_torch_counts():
 
 
 def test_snn_floor_by_hand():
-    # sizes [obs 2 x P 2 = 4, 3, actions 1 x P 2 = 2], N = 1, T = 2: encoder 2*4*3 = 24, layer 2 2*T*3*2 = 24
-    assert bench.dense_flops(2, 1, [3], 1, T=2, P=2)[0] == 48
+    # obs 2, hidden [3, 4], 1 action, N = 1, T = 2: first layer's current and weight gradient 2 * 2*2*3 = 24,
+    # layer 2's gradient per step 2*T*3*4 = 48, the readout's gradient once 2*4*1 = 8
+    assert bench.dense_flops(2, 1, [3, 4], 1, T=2)[0] == 80
+
+
+def test_timed_network_is_the_actors_default():
+    from legged_snn.rl.config import PolicyCfg
+
+    net = bench.default_network(7, 3, [16, 8])
+    assert net.direct == (PolicyCfg().snn["encoder_mode"] == "direct")
+    assert [layer.fc.in_features for layer in net.layers] == [7, 16]
+    assert net(torch.randn(4, 7)).shape == (4, 3)
+    population = bench.default_network(7, 3, [16, 8], encoder_mode="deterministic")
+    assert not population.direct and population.layers[0].fc.in_features == 7 * PolicyCfg().snn["pop_in"]
 
 
 def test_timed_returns_the_forward_within_the_whole_step():

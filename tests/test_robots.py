@@ -26,7 +26,8 @@ FACTS = {"a1": (12.454, 0.298), "anymal_c": (52.135, 0.5488), "cassie": (30.468,
 # policy observation sizes stated by legged_gym / unitree_rl_gym (G1: their 47 + base lin vel 3)
 OBS = {"a1_flat": 48, "a1_rough": 235, "anymal_c_flat": 48, "anymal_c_rough": 235, "cassie_flat": 48,
        "cassie_rough": 169, "g1_flat": 50, "g1_rough": 237,
-       "a1_flat_gait": 48 + 4 + 8, "a1_rough_gait": 235 + 4 + 8}  # gait prior: 4 frequency actions, 4 leg phases
+       "a1_flat_gait": 48 + 4 + 8, "a1_rough_gait": 235 + 4 + 8,  # gait prior: 4 frequency actions, 4 leg phases
+       "cassie_flat_gait": 48 + 2 + 4, "g1_flat_gait": 50 + 2 + 4}  # bipeds: 2 frequency actions, 2 leg phases
 
 
 def robot_of(task: str) -> str:

@@ -31,6 +31,9 @@ class RobotCfg:
     max_pitch: float = 0.0  # rad; |pitch| above it ends an episode (0 = no limit; unitree_rl_gym's G1: 1.0)
     init_pos: tuple[float, float, float] = (0.0, 0.0, 0.42)  # spawn root position (m)
     armature: float | dict[str, float] = 0.0  # rotor inertia per joint (kg m^2): one value, or matched like kp
+    # the joint-space gait prior's swing direction (legged_snn/gait_joint.py): joint name part -> weight, scaled
+    # so the foot rises gait_prior.swing_height at mid-swing (bipeds and the humanoid; quadrupeds use leg IK)
+    swing_joints: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -118,10 +121,11 @@ class GaitCfg:
 
 @dataclass
 class GaitPriorCfg:
-    """A foot-trajectory generator the policy adds residuals to (legged_snn/gait.py); "none" = bare joint
-    targets (legged_gym). The actions become the joint residuals then one frequency offset per leg."""
+    """A foot-trajectory generator the policy adds residuals to (legged_snn/gait.py; for bipeds a joint-space swing
+    profile, legged_snn/gait_joint.py); "none" = bare joint targets (legged_gym). The actions become the joint
+    residuals then one frequency offset per leg."""
 
-    mode: str = "none"  # none, trot, pace, bound, walk
+    mode: str = "none"  # none; quadrupeds: trot, pace, bound, walk; bipeds and the humanoid: alternate
     frequency: float = 2.0  # Hz: the generator's step frequency with zero frequency actions
     frequency_scale: float = 1.0  # Hz per unit of a leg's frequency action
     swing_height: float = 0.08  # m: the foot's lift at mid-swing

@@ -14,7 +14,7 @@ from envs.locomotion.config import LocomotionEnvCfg
 from envs.locomotion.observations import policy_layout, privileged_layout
 from envs.locomotion.rewards import REWARD_TERMS, RewardInputs
 from envs.locomotion.terrain_manager import TerrainManager
-from legged_snn.gait import GaitGenerator, leg_chains
+from legged_snn.gait_joint import GaitPrior, make_gait_prior
 from legged_snn.rl.errors import PolicyNaNError
 from legged_snn.sim.factory import make_backend
 from legged_snn.sim.model import ModelCfg
@@ -72,10 +72,11 @@ class LocomotionEnv(VecEnv):
         self.num_joints = j = len(cfg.robot.joint_names)
         self.dt = cfg.sim.dt * cfg.sim.decimation
         self.default_joint_pos = torch.tensor([cfg.robot.default_joint_pos[name] for name in cfg.robot.joint_names])
-        self.gait_prior: GaitGenerator | None = None  # joint targets from a foot-trajectory generator + residuals
+        self.gait_prior: GaitPrior | None = None  # joint targets from a gait generator + residuals
         if cfg.gait_prior.mode != "none":
-            legs = leg_chains(self.backend.model, list(cfg.robot.joint_names), list(cfg.robot.foot_bodies))
-            self.gait_prior = GaitGenerator(cfg.gait_prior, legs, self.default_joint_pos, n, self.dt)
+            self.gait_prior = make_gait_prior(cfg.gait_prior, self.backend.model, self.backend.info,
+                                              list(cfg.robot.joint_names), list(cfg.robot.foot_bodies),
+                                              self.default_joint_pos, dict(cfg.robot.swing_joints), n, self.dt)
         self.num_actions = a = self.gait_prior.num_actions if self.gait_prior else j
         self.max_episode_length_s = cfg.env.episode_length_s
         self.max_episode_length = int(math.ceil(cfg.env.episode_length_s / self.dt))
@@ -235,8 +236,15 @@ class LocomotionEnv(VecEnv):
             base_height=base[:, 2] - self.terrain.ground_height(base[:, :2]),
             foot_vel=(foot - self.last_foot_pos) / self.dt,
             foot_height=foot[..., 2] - self.terrain.ground_height(foot[..., :2]),
-            leg_phase=(self.gait_phase()[:, None] + self.gait_offsets) % 1.0, hip_joint_ids=self.hip_joint_ids,
+            leg_phase=self.leg_phase(), hip_joint_ids=self.hip_joint_ids,
         )
+
+    def leg_phase(self) -> torch.Tensor:
+        """(N, F) each foot's gait phase in [0, 1) for the gait rewards: the gait prior's own leg phases when there
+        is one (the policy's frequency actions move them), else the clock plus cfg.gait.offsets."""
+        if self.gait_prior is not None:
+            return self.gait_prior.phase
+        return (self.gait_phase()[:, None] + self.gait_offsets) % 1.0
 
     def _compute_rewards(self, first_contact: torch.Tensor) -> torch.Tensor:
         """sum_i scale_i * dt * f_i; clipped at zero if only_positive_rewards; termination added after; 0 where the

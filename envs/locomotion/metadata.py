@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from envs.locomotion.env import LocomotionEnv, per_joint
-from legged_snn.gait import describe
+from legged_snn.gait_joint import describe_prior
 from legged_snn.rl.config import TrainCfg, actor_groups, mlp_activation
 
 FORMAT = "legged_snn.policy/1"
@@ -51,7 +51,7 @@ def policy_metadata(task: str, env: LocomotionEnv, train_cfg: TrainCfg) -> dict:
         "observation": {"dim": sum(t["size"] for t in terms), "groups": groups, "terms": terms},
         "height_scan": asdict(cfg.height_scan) if cfg.height_scan.enabled else None,
         "gait": asdict(cfg.gait) if getattr(cfg, "gait", None) is not None and cfg.gait.enabled else None,
-        "gait_prior": describe(env.gait_prior) if env.gait_prior is not None else None,  # actions: J + L
+        "gait_prior": describe_prior(env.gait_prior) if env.gait_prior is not None else None,  # actions: J + L
         "commands": {"lin_vel_x": list(cfg.commands.lin_vel_x), "lin_vel_y": list(cfg.commands.lin_vel_y),
                      "ang_vel_yaw": list(cfg.commands.ang_vel_yaw)},
         "recurrent": p.actor == "snn" and p.snn.get("history") == "membrane",

@@ -29,6 +29,9 @@ def cassie_env_cfg() -> LocomotionEnvCfg:
             "ankle_joint": 6.0, "toe_joint": 1.0}
     r.action_scale = 0.5
     r.foot_bodies = [f"{side}_toe" for side in SIDES]
+    # the joint-space gait prior's swing (gait_joint.py): the knee (thigh_joint) folds twice the hip's flexion and
+    # the ankle and toe undo the net pitch, so the toe rises almost straight up and level (checked by FK)
+    r.swing_joints = {"hip_flexion": 1.0, "thigh_joint": -2.0, "ankle_joint": 2.0, "toe_joint": -1.0}
     r.penalize_contacts_on = []
     # legged_gym's Cassie collides with its pelvis and toes only: a folding robot's legs pass through the floor
     # until the pelvis lands and the episode ends. Ours has leg shapes, so their contact ends it instead (a robot

@@ -27,6 +27,9 @@ def g1_env_cfg() -> LocomotionEnvCfg:
                   "knee": 0.025101925, "ankle": 0.00721945}
     r.action_scale = 0.25
     r.foot_bodies = [f"{side}_ankle_roll_link" for side in SIDES]
+    # the joint-space gait prior's swing (gait_joint.py): hip pitch -1, knee 2, ankle pitch -1 lifts the foot
+    # almost straight up with the sole level (checked by FK)
+    r.swing_joints = {"hip_pitch": -1.0, "knee": 2.0, "ankle_pitch": -1.0}
     # unitree_rl_gym's "hip" and "knee" links; the hip-pitch housing has no collision geom in our model (its
     # penalty could never fire), so it is not watched (the model builder refuses geomless watched bodies)
     r.penalize_contacts_on = [f"{side}_{part}_link" for side in SIDES for part in ("hip_roll", "hip_yaw", "knee")]

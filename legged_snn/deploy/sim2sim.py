@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from legged_snn.export import ExportError, check_onnx_matches, load_metadata
-from legged_snn.gait import from_description
+from legged_snn.gait_joint import rebuild
 from legged_snn.sim.model import ModelCfg, ModelError, build_model
 
 FORMAT = "legged_snn.policy/1"
@@ -72,7 +72,7 @@ class Sim2Sim:
         self.gait_prior = None  # the foot-trajectory generator the actions are residuals of, from policy.json alone
         if meta.get("gait_prior"):
             try:
-                self.gait_prior = from_description(meta["gait_prior"], torch.from_numpy(self.q0), 1,
+                self.gait_prior = rebuild(meta["gait_prior"], torch.from_numpy(self.q0), 1,
                                                    meta["control_dt"])
             except ValueError as exc:
                 raise ExportError(str(exc)) from None
