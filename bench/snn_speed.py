@@ -132,7 +132,9 @@ def rate_cosines(exact: nn.Module, rate: nn.Module, obs: torch.Tensor) -> dict[s
     for model in (exact, rate):
         model.zero_grad(set_to_none=True)
         model(obs).square().mean().backward()
-        grads.append({n: p.grad.flatten() for n, p in model.named_parameters() if n.endswith("weight")})
+        # a parametrized weight (weight centering) is stored as "<layer>.parametrizations.weight.original"
+        grads.append({n.replace(".parametrizations.weight.original", ".weight"): p.grad.flatten()
+                      for n, p in model.named_parameters() if n.endswith(("weight", "weight.original"))})
     return {n.removesuffix(".weight"): round(float(torch.nn.functional.cosine_similarity(g, grads[1][n], dim=0)), 3)
             for n, g in grads[0].items()}
 

@@ -45,3 +45,13 @@ def test_timed_returns_the_forward_within_the_whole_step():
     total, forward = bench.timed(model, obs, reps=3)
     assert 0 < forward < total
     assert model[0].weight.grad is not None  # the backward ran
+
+
+def test_rate_cosines_name_every_weight_matrix_of_the_centred_default():
+    torch.manual_seed(0)
+    exact = bench.default_network(6, 2, [16, 8], encoder_mode="deterministic")
+    rate = bench.default_network(6, 2, [16, 8], encoder_mode="deterministic", gradient="rate")
+    rate.load_state_dict(exact.state_dict())
+    cos = bench.rate_cosines(exact, rate, torch.randn(64, 6))
+    assert set(cos) == {"layers.0.fc", "layers.1.fc", "decoder.fc"}
+    assert all(-1.0 <= c <= 1.0 for c in cos.values())
