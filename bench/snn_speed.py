@@ -102,11 +102,10 @@ def dense_flops(obs_dim: int, actions: int, hidden: list[int], n: int, T: int = 
 def default_network(obs_dim: int, actions: int, hidden: list[int], **changes) -> SpikingNetwork:
     """The spiking actor's network as ``PolicyCfg().snn`` builds it (``changes`` override fields), on spikes."""
     cfg = {**PolicyCfg().snn, **changes}
-    return SpikingNetwork(obs_dim, actions, hidden, cfg["timesteps"], cfg["pop_in"], cfg["pop_out"],
-                          NeuronCfg(**cfg["neuron"]), cfg["encoder_mode"], tuple(cfg["mu_range"]), cfg["sigma2"],
-                          cfg["tanh"], cfg["readout_gain"], cfg["init_gain"], cfg["decoder"], cfg["decoder_leak"],
-                          cfg["decoder_read"], cfg["lr_scale"], cfg["gradient"], cfg["weight_centering"],
-                          cfg["bias_lr_scale"], cfg["norm_lr_scale"], cfg["spike_step_scale"])
+    actor_only = ("history", "rate_reg", "anneal")  # SpikingActor's, not the network's
+    kwargs = {k: v for k, v in cfg.items() if k not in actor_only and k != "neuron"}
+    kwargs["mu_range"] = tuple(kwargs["mu_range"])
+    return SpikingNetwork(obs_dim, actions, hidden, neuron=NeuronCfg(**cfg["neuron"]), **kwargs)
 
 
 def timed(model: nn.Module, obs: torch.Tensor, reps: int, bf16: bool = False) -> tuple[float, float]:
@@ -151,7 +150,7 @@ def main() -> None:
                                          "cpu_bf16": cpu_has_bf16()}  # false: the *_bf16_* figures are emulated
     for d in (48, 235):
         obs = torch.randn(args.batch, d)
-        floor, mlp_flops = dense_flops(d, actions, hidden, args.batch)
+        floor, mlp_flops = dense_flops(d, actions, hidden, args.batch, T=PolicyCfg().snn["timesteps"])
         out[f"dense_floor_over_mlp_flops_obs{d}"] = round(floor / mlp_flops, 2)  # a lower bound on snn_over_mlp
         ours = default_network(d, actions, hidden)
         population = default_network(d, actions, hidden, encoder_mode="deterministic")

@@ -17,7 +17,7 @@ import yaml
 
 import envs.tasks  # noqa: F401  (registers the tasks)
 from envs.checks import bytes_per_env, check_configs, check_memory
-from envs.locomotion.config import LocomotionEnvCfg
+from envs.locomotion.config import LocomotionEnvCfg, prior_follows_clock
 from envs.locomotion.env import LocomotionEnv
 from envs.locomotion.observations import policy_layout, privileged_layout
 from legged_snn import cli
@@ -91,6 +91,7 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
         train_cfg.policy.snn["history"] = args.history
     if getattr(args, "gait", None):
         env_cfg.gait_prior.mode = args.gait
+        prior_follows_clock(env_cfg)
     if getattr(args, "learning_rate", None) is not None:  # PPO's or, with --teacher, the distillation's
         train_cfg.algorithm.learning_rate = train_cfg.distill.learning_rate = args.learning_rate
     train_cfg.policy.snn.update(_snn_flags(args))
@@ -132,16 +133,23 @@ def trained_policy(run_dir: str) -> dict | None:
 
 def trained_gait(run_dir: str) -> dict | None:
     """The gait prior of a run's params/env.yaml, if it trained with one (its actions and observations depend on
-    it, so a resumed or played run uses it unless --gait says otherwise)."""
+    it, so a resumed or played run uses it unless --gait says otherwise), with the robot's ``swing_joints`` it
+    ran with under ``"swing_joints"`` (the joint-space profile's direction)."""
     gait = _run_params(run_dir, "env", "gait_prior")
-    return gait if isinstance(gait, dict) and gait.get("mode", "none") != "none" else None
+    if not isinstance(gait, dict) or gait.get("mode", "none") == "none":
+        return None
+    robot = _run_params(run_dir, "env", "robot")
+    swing = robot.get("swing_joints") if isinstance(robot, dict) else None
+    return {**gait, **({"swing_joints": swing} if swing else {})}
 
 
 def apply_gait(env_cfg: LocomotionEnvCfg, gait: dict | None, flag: str | None) -> None:
     """A trained run's gait prior (``trained_gait``) unless ``--gait`` was given."""
     if gait and not flag:
         for key, value in gait.items():
-            if hasattr(env_cfg.gait_prior, key):
+            if key == "swing_joints":
+                env_cfg.robot.swing_joints = dict(value)
+            elif hasattr(env_cfg.gait_prior, key):
                 setattr(env_cfg.gait_prior, key, value)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from envs.locomotion.config import LocomotionEnvCfg
+from envs.locomotion.config import LocomotionEnvCfg, prior_follows_clock
 from envs.robots import anymal_c
 from envs.robots.a1 import a1_env_cfg
 from envs.robots.cassie import cassie_env_cfg
@@ -72,10 +72,7 @@ def with_gait(env_cfg: Callable[[], LocomotionEnvCfg], mode: str = "trot") -> Ca
     def make() -> LocomotionEnvCfg:
         cfg = env_cfg()
         cfg.gait_prior.mode = mode
-        if cfg.gait.enabled:  # a robot with a gait clock (the G1): the prior steps at its period and stance share,
-            # so the contact reward (which then reads the prior's leg phases) asks for what the prior does
-            cfg.gait_prior.frequency = 1.0 / cfg.gait.period
-            cfg.gait_prior.stance_fraction = cfg.rewards.stance_phase
+        prior_follows_clock(cfg)  # the G1: the prior steps at its gait clock's period and stance share
         return cfg
     return make
 

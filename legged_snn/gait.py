@@ -144,49 +144,31 @@ def leg_chains(model: mujoco.MjModel, joint_names: list[str], foot_bodies: list[
                      lower=lim_t[..., 0], upper=lim_t[..., 1])
 
 
-class GaitGenerator:
-    """Per-env leg phases and the joint targets they give (N envs, L legs, J actuated joints).
+class PhaseClock:
+    """Per-env leg phases (N envs, L legs) and the residual-action contract every gait prior shares (J actuated
+    joints): the actions are J joint residuals then L frequency offsets, ``targets(actions)`` advances every leg's
+    phase by (frequency + frequency_scale * offset) * dt (never backwards) and returns the prior's joint angles
+    (``joint_angles``, the subclass's) plus residual_scale * residuals."""
 
-    The policy's actions are J joint residuals then L frequency offsets: ``targets(actions)`` advances every leg's
-    phase by (frequency + frequency_scale * offset) * dt (never backwards) and returns the generator's joint
-    angles plus residual_scale * residuals."""
-
-    def __init__(self, cfg, legs: LegChains, default_q: torch.Tensor, num_envs: int, dt: float) -> None:
-        if cfg.mode not in GAITS:
-            raise ValueError(f"gait_prior.mode {cfg.mode!r} is not a gait; use none or one of {sorted(GAITS)}")
-        missing = sorted(set(GAITS[cfg.mode]) - set(legs.roles))
-        if missing or len(legs.roles) != len(set(legs.roles)):
-            raise ValueError(f"gait_prior.mode {cfg.mode!r} needs one leg per role {sorted(GAITS[cfg.mode])}; "
-                             f"robot.foot_bodies give {legs.roles}")
-        self.cfg, self.legs, self.dt = cfg, legs, dt
-        self.num_joints = default_q.shape[0]
+    def __init__(self, cfg, roles: list[str], offsets: list[float], default_q: torch.Tensor, num_envs: int,
+                 dt: float) -> None:
+        self.cfg, self.roles, self.dt = cfg, list(roles), dt
         self.default_q = default_q
-        q0 = default_q[legs.joints]  # (L, 3)
-        self.knee = knee_branch(q0, legs)
-        self.nominal = foot_position(q0, legs)  # (L, 3) m
-        self.offsets = torch.tensor([GAITS[cfg.mode][r] for r in legs.roles])
-        self._columns = legs.joints.flatten()  # (3 L,) where each leg's angles go in the action order
+        self.num_joints = default_q.shape[0]
+        self.offsets = torch.tensor(offsets, dtype=torch.float32)  # (L,) periods
         self.phase = self.offsets.expand(num_envs, -1).clone()  # (N, L) periods
 
     @property
     def num_actions(self) -> int:
-        return self.num_joints + len(self.legs.roles)
+        return self.num_joints + len(self.roles)
 
     def reset(self, env_ids: torch.Tensor) -> None:
         """Put the legs of ``env_ids`` back at their gait's phase offsets."""
         self.phase[env_ids] = self.offsets
 
-    def feet(self) -> torch.Tensor:
-        """(N, L, 3) the generator's foot targets in the hip frames (m)."""
-        lift = swing_height(self.phase, self.cfg.stance_fraction, self.cfg.swing_height)
-        return self.nominal + torch.stack([torch.zeros_like(lift), torch.zeros_like(lift), lift], dim=-1)
-
     def joint_angles(self) -> torch.Tensor:
-        """(N, J) the generator's joint angles (rad): the legs' inverse kinematics, the default elsewhere."""
-        q = leg_ik(self.feet(), self.legs, self.knee)
-        out = self.default_q.expand(q.shape[0], -1).clone()
-        out[:, self._columns] = q.reshape(q.shape[0], -1)
-        return out
+        """(N, J) the prior's joint angles (rad) at the current phases."""
+        raise NotImplementedError
 
     def targets(self, actions: torch.Tensor) -> torch.Tensor:
         """(N, J + L) actions -> (N, J) joint targets (rad), after advancing the phases one policy step."""
@@ -201,14 +183,49 @@ class GaitGenerator:
         return torch.cat([torch.sin(angle), torch.cos(angle)], dim=-1)
 
 
+def unknown_gait(mode: str, known: list[str]) -> ValueError:
+    """The one-line error for a gait_prior.mode that no generator has."""
+    return ValueError(f"gait_prior.mode {mode!r} is not a gait; use none or one of {sorted(known)}")
+
+
+class GaitGenerator(PhaseClock):
+    """Foot trajectories per leg (swing lift over the nominal foot point) through each leg's inverse kinematics."""
+
+    def __init__(self, cfg, legs: LegChains, default_q: torch.Tensor, num_envs: int, dt: float) -> None:
+        if cfg.mode not in GAITS:
+            raise unknown_gait(cfg.mode, list(GAITS))
+        missing = sorted(set(GAITS[cfg.mode]) - set(legs.roles))
+        if missing or len(legs.roles) != len(set(legs.roles)):
+            raise ValueError(f"gait_prior.mode {cfg.mode!r} needs one leg per role {sorted(GAITS[cfg.mode])}; "
+                             f"robot.foot_bodies give {legs.roles}")
+        super().__init__(cfg, legs.roles, [GAITS[cfg.mode][r] for r in legs.roles], default_q, num_envs, dt)
+        self.legs = legs
+        q0 = default_q[legs.joints]  # (L, 3)
+        self.knee = knee_branch(q0, legs)
+        self.nominal = foot_position(q0, legs)  # (L, 3) m
+        self._columns = legs.joints.flatten()  # (3 L,) where each leg's angles go in the action order
+
+    def feet(self) -> torch.Tensor:
+        """(N, L, 3) the generator's foot targets in the hip frames (m)."""
+        lift = swing_height(self.phase, self.cfg.stance_fraction, self.cfg.swing_height)
+        return self.nominal + torch.stack([torch.zeros_like(lift), torch.zeros_like(lift), lift], dim=-1)
+
+    def joint_angles(self) -> torch.Tensor:
+        """(N, J) the generator's joint angles (rad): the legs' inverse kinematics, the default elsewhere."""
+        q = leg_ik(self.feet(), self.legs, self.knee)
+        out = self.default_q.expand(q.shape[0], -1).clone()
+        out[:, self._columns] = q.reshape(q.shape[0], -1)
+        return out
+
+
 FORMULA = "legged_snn.gait/1"  # cubic swing lift over stance_fraction..1, 3-dof leg IK (this module)
-_PARAMS = ("mode", "frequency", "frequency_scale", "swing_height", "stance_fraction", "residual_scale")
+PARAMS = ("mode", "frequency", "frequency_scale", "swing_height", "stance_fraction", "residual_scale")
 
 
 def describe(gen: GaitGenerator) -> dict:
     """A JSON-ready description of ``gen``: its parameters, the leg geometry and the formula's name."""
     legs = gen.legs
-    out = {"formula": FORMULA, **{k: getattr(gen.cfg, k) for k in _PARAMS}, "roles": list(legs.roles),
+    out = {"formula": FORMULA, **{k: getattr(gen.cfg, k) for k in PARAMS}, "roles": list(legs.roles),
            "phase_offsets": gen.offsets.tolist(), "knee_sign": gen.knee.tolist()}
     out.update({f.name: getattr(legs, f.name).tolist() for f in fields(LegChains) if f.name != "roles"})
     return out
@@ -221,6 +238,6 @@ def from_description(desc: dict, default_q: torch.Tensor, num_envs: int, dt: flo
     legs = LegChains(roles=list(desc["roles"]), joints=torch.tensor(desc["joints"]),
                      **{k: torch.tensor(desc[k], dtype=torch.float32)
                         for k in ("thigh", "shank", "foot", "lower", "upper")})
-    gen = GaitGenerator(SimpleNamespace(**{k: desc[k] for k in _PARAMS}), legs, default_q.float(), num_envs, dt)
+    gen = GaitGenerator(SimpleNamespace(**{k: desc[k] for k in PARAMS}), legs, default_q.float(), num_envs, dt)
     gen.knee = torch.tensor(desc["knee_sign"], dtype=torch.float32)
     return gen

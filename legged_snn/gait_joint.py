@@ -23,11 +23,22 @@ import numpy as np
 import torch
 
 from legged_snn.gait import FORMULA as FOOT_FORMULA
-from legged_snn.gait import GAITS, GaitGenerator, describe, from_description, leg_chains, swing_height
+from legged_snn.gait import (
+    GAITS,
+    PARAMS,
+    GaitGenerator,
+    PhaseClock,
+    describe,
+    from_description,
+    leg_chains,
+    swing_height,
+    unknown_gait,
+)
+from legged_snn.sim.model import ModelInfo
 
 JOINT_FORMULA = "legged_snn.gait_joint/1"  # q0 + cubic swing bump x per-leg joint amplitudes (this module)
 JOINT_GAITS: dict[str, dict[str, float]] = {"alternate": {"L": 0.0, "R": 0.5}}  # leg phase offsets by side
-_PARAMS = ("mode", "frequency", "frequency_scale", "swing_height", "stance_fraction", "residual_scale")
+GaitPriorCfgLike = object  # envs' GaitPriorCfg, or the SimpleNamespace policy.json rebuilds (fields: PARAMS)
 
 
 def _leg_joints(model: mujoco.MjModel, joint_names: list[str], foot: str) -> list[int]:
@@ -52,9 +63,10 @@ def swing_amplitudes(model: mujoco.MjModel, qpos_adr: np.ndarray, joint_names: l
                          "robot has none; give --cfg robot.swing_joints={...} or use --gait none")
     unused = [k for k in swing_joints if not any(k in n for n in joint_names)]
     if unused:
-        raise ValueError(f"robot.swing_joints names {unused}, which match none of the joints {joint_names}")
+        raise ValueError(f"robot.swing_joints names {unused}, which match none of the joints {joint_names}; fix or "
+                         "drop those keys")
     weight = np.array([next((float(w) for k, w in swing_joints.items() if k in n), 0.0) for n in joint_names])
-    data, q0 = mujoco.MjData(model), default_q.double().numpy()
+    data, q0 = mujoco.MjData(model), default_q.detach().cpu().double().numpy()
     rows = []
     for foot in foot_bodies:
         d = np.zeros(len(joint_names))
@@ -80,83 +92,69 @@ def swing_amplitudes(model: mujoco.MjModel, qpos_adr: np.ndarray, joint_names: l
         for _ in range(40):  # bisection on the monotone rise
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if lift(mid) - base < height else (lo, mid)
-        rows.append(0.5 * (lo + hi) * d)
+        row = 0.5 * (lo + hi) * d
+        lim = model.jnt_range[[model.joint(joint_names[i]).id for i in idx]]
+        limited = model.jnt_limited[[model.joint(joint_names[i]).id for i in idx]].astype(bool)
+        out = [joint_names[i] for i, (lo_j, hi_j), lim_on in zip(idx, lim, limited)
+               if lim_on and not lo_j <= q0[i] + row[i] <= hi_j]
+        if out:
+            raise ValueError(f"lifting {foot} by gait_prior.swing_height {height} m along robot.swing_joints takes "
+                             f"{out} past their limits; lower the swing height or change the direction")
+        rows.append(row)
     return torch.tensor(np.array(rows), dtype=torch.float32)
 
 
 def _check_roles(mode: str, roles: list[str]) -> None:
     """A one-line ValueError unless ``mode`` is a joint-space gait with one leg per side in ``roles``."""
     if mode not in JOINT_GAITS:
-        raise ValueError(f"gait_prior.mode {mode!r} is not a joint-space gait; use one of {sorted(JOINT_GAITS)}")
+        raise unknown_gait(mode, list(GAITS) + list(JOINT_GAITS))
     if sorted(roles) != sorted(JOINT_GAITS[mode]):
         raise ValueError(f"gait_prior.mode {mode!r} needs one left and one right leg; robot.foot_bodies give the "
-                         f"sides {roles}")
+                         f"sides {roles}; on a quadruped use --gait trot, pace, bound or walk, or --gait none")
 
 
-class JointProfileGenerator:
-    """Per-env leg phases and the joint targets they give (N envs, L legs, J actuated joints); the actions are J
-    joint residuals then L frequency offsets, as gait.py's GaitGenerator."""
+class JointProfileGenerator(PhaseClock):
+    """The default pose plus each leg's swing bump times its joint amplitudes (gait.py's PhaseClock contract)."""
 
-    def __init__(self, cfg, roles: list[str], amplitudes: torch.Tensor, default_q: torch.Tensor, num_envs: int,
-                 dt: float) -> None:
+    def __init__(self, cfg: GaitPriorCfgLike, roles: list[str], amplitudes: torch.Tensor, default_q: torch.Tensor,
+                 num_envs: int, dt: float) -> None:
         _check_roles(cfg.mode, roles)
-        self.cfg, self.roles, self.dt = cfg, list(roles), dt
+        if tuple(amplitudes.shape) != (len(roles), default_q.shape[0]):
+            raise ValueError(f"the joint-space gait prior needs amplitudes of shape ({len(roles)} legs, "
+                             f"{default_q.shape[0]} joints), got {tuple(amplitudes.shape)}; export the policy again")
+        super().__init__(cfg, roles, [JOINT_GAITS[cfg.mode][r] for r in roles], default_q, num_envs, dt)
         self.amplitudes = amplitudes  # (L, J) rad at mid-swing
-        self.default_q = default_q
-        self.num_joints = default_q.shape[0]
-        self.offsets = torch.tensor([JOINT_GAITS[cfg.mode][r] for r in roles])
-        self.phase = self.offsets.expand(num_envs, -1).clone()  # (N, L) periods
-
-    @property
-    def num_actions(self) -> int:
-        return self.num_joints + len(self.roles)
-
-    def reset(self, env_ids: torch.Tensor) -> None:
-        """Put the legs of ``env_ids`` back at their gait's phase offsets."""
-        self.phase[env_ids] = self.offsets
 
     def joint_angles(self) -> torch.Tensor:
         """(N, J) the profile's joint angles (rad)."""
         bump = swing_height(self.phase, self.cfg.stance_fraction, 1.0)  # (N, L) in [0, 1]
         return self.default_q + bump @ self.amplitudes
 
-    def targets(self, actions: torch.Tensor) -> torch.Tensor:
-        """(N, J + L) actions -> (N, J) joint targets (rad), after advancing the phases one policy step."""
-        residual, freq = actions[:, : self.num_joints], actions[:, self.num_joints:]
-        rate = (self.cfg.frequency + self.cfg.frequency_scale * freq).clamp_min(0.0)  # Hz
-        self.phase = torch.remainder(self.phase + rate * self.dt, 1.0)
-        return self.joint_angles() + self.cfg.residual_scale * residual
-
-    def clock(self) -> torch.Tensor:
-        """(N, 2 L) sin and cos of 2 pi * each leg's phase."""
-        angle = 2 * math.pi * self.phase
-        return torch.cat([torch.sin(angle), torch.cos(angle)], dim=-1)
-
     def describe(self) -> dict:
         """A JSON-ready description: the parameters, the per-leg amplitudes and the formula's name."""
-        return {"formula": JOINT_FORMULA, **{k: getattr(self.cfg, k) for k in _PARAMS}, "roles": self.roles,
+        return {"formula": JOINT_FORMULA, **{k: getattr(self.cfg, k) for k in PARAMS}, "roles": self.roles,
                 "phase_offsets": self.offsets.tolist(), "amplitudes": self.amplitudes.tolist()}
 
 
-GaitPrior = GaitGenerator | JointProfileGenerator
+GaitPrior = GaitGenerator | JointProfileGenerator  # both PhaseClocks
 
 
-def make_gait_prior(cfg, model: mujoco.MjModel, info, joint_names: list[str], foot_bodies: list[str],
-                    default_q: torch.Tensor, swing_joints: dict[str, float], num_envs: int, dt: float) -> GaitPrior:
+def make_gait_prior(cfg: GaitPriorCfgLike, model: mujoco.MjModel, info: ModelInfo, joint_names: list[str],
+                    foot_bodies: list[str], default_q: torch.Tensor, swing_joints: dict[str, float], num_envs: int,
+                    dt: float) -> GaitPrior:
     """The generator ``gait_prior.mode`` asks for: foot trajectories through leg IK for the quadruped gaits
     (gait.py), the joint-space profile for ``alternate``; a one-line ValueError for an unknown mode. ``info``: the
     model's ModelInfo (legged_snn/sim/model.py: joint qpos addresses, root body)."""
     if cfg.mode in GAITS:
         return GaitGenerator(cfg, leg_chains(model, joint_names, foot_bodies), default_q, num_envs, dt)
     if cfg.mode not in JOINT_GAITS:
-        raise ValueError(f"gait_prior.mode {cfg.mode!r} is not a gait; use none or one of "
-                         f"{sorted(GAITS) + sorted(JOINT_GAITS)}")
+        raise unknown_gait(cfg.mode, list(GAITS) + list(JOINT_GAITS))
     data = mujoco.MjData(model)
-    data.qpos[info.joint_qpos_adr] = default_q.double().numpy()
+    data.qpos[info.joint_qpos_adr] = default_q.detach().cpu().double().numpy()
     mujoco.mj_kinematics(model, data)
     root_y = data.xpos[info.root_body_id, 1]  # the base faces +x at qpos0: left is +y of it
     roles = ["L" if data.xpos[model.body(f).id, 1] > root_y else "R" for f in foot_bodies]
-    _check_roles(cfg.mode, roles)
+    _check_roles(cfg.mode, roles)  # before the amplitudes: a quadruped is refused for its legs, not its joints
     amp = swing_amplitudes(model, info.joint_qpos_adr, joint_names, foot_bodies, default_q, swing_joints,
                            cfg.swing_height)
     return JointProfileGenerator(cfg, roles, amp, default_q, num_envs, dt)
@@ -170,7 +168,7 @@ def describe_prior(gen: GaitPrior) -> dict:
 def rebuild(desc: dict, default_q: torch.Tensor, num_envs: int, dt: float) -> GaitPrior:
     """The generator ``describe_prior`` wrote, from the JSON alone; a ValueError for an unknown formula."""
     if desc.get("formula") == JOINT_FORMULA:
-        return JointProfileGenerator(SimpleNamespace(**{k: desc[k] for k in _PARAMS}), list(desc["roles"]),
+        return JointProfileGenerator(SimpleNamespace(**{k: desc[k] for k in PARAMS}), list(desc["roles"]),
                                      torch.tensor(desc["amplitudes"], dtype=torch.float32), default_q.float(),
                                      num_envs, dt)
     if desc.get("formula") != FOOT_FORMULA:

@@ -95,7 +95,7 @@ def _run_dir(logs) -> str:
     ("train.py", ["--num_envs=many"], ["--num_envs", "many"]),
     ("train.py", ["--num_envs=100000000"], ["num_envs=100000000 needs about", "at most about"]),
     ("train.py", ["--sim_device=cuda:0"], ["cuda:0"]),
-    ("train.py", ["--gait=gallop"], ["gait_prior.mode must be none, trot, pace, bound or walk", "gallop"]),
+    ("train.py", ["--gait=gallop"], ["gait_prior.mode must be none, trot, pace, bound, walk or alternate", "gallop"]),
     ("train.py", ["--task=cassie_flat", "--gait=trot"], ["the gait prior maps legs of", "use --gait none"]),
     ("train.py", ["--gait=trot", "--cfg", "gait_prior.stance_fraction=1"], ["stance_fraction must be in (0, 1)"]),
     ("train.py", ["--gait=trot", "--cfg", "gait_prior.residual_scale=0"], ["residual_scale must be > 0"]),

@@ -55,3 +55,11 @@ def test_rate_cosines_name_every_weight_matrix_of_the_centred_default():
     cos = bench.rate_cosines(exact, rate, torch.randn(64, 6))
     assert set(cos) == {"layers.0.fc", "layers.1.fc", "decoder.fc"}
     assert all(-1.0 <= c <= 1.0 for c in cos.values())
+
+
+def test_rate_cosines_of_a_network_with_itself_are_one():
+    torch.manual_seed(0)
+    exact = bench.default_network(6, 2, [16, 8], encoder_mode="deterministic")
+    copy = bench.default_network(6, 2, [16, 8], encoder_mode="deterministic")
+    copy.load_state_dict(exact.state_dict())
+    assert all(c == 1.0 for c in bench.rate_cosines(exact, copy, torch.randn(64, 6)).values())

@@ -14,7 +14,7 @@ from envs.robots.a1 import a1_env_cfg
 from envs.robots.cassie import cassie_env_cfg
 from envs.robots.g1 import g1_env_cfg
 from legged_snn.gait import swing_height
-from legged_snn.gait_joint import JointProfileGenerator, describe_prior, make_gait_prior, rebuild
+from legged_snn.gait_joint import JointProfileGenerator, make_gait_prior, rebuild
 from legged_snn.sim.model import build_model
 
 
@@ -67,15 +67,45 @@ def test_alternate_starts_the_legs_half_a_period_apart_and_reset_returns_there()
     assert gen.phase[0].tolist() == [0.0, 0.5]
 
 
-def test_policy_json_rebuilds_the_same_targets():
-    _, _, _, gen, q0 = _prior(cassie_env_cfg)
-    copy = rebuild(describe_prior(gen), q0, 1, 0.02)
-    torch.manual_seed(0)
-    for _ in range(20):
-        a = torch.randn(1, gen.num_actions)
-        assert torch.equal(gen.targets(a), copy.targets(a))
+@pytest.mark.parametrize("task", ["g1_flat_gait", "cassie_flat_gait"])
+def test_policy_json_rebuilds_the_envs_profile(task):
+    import json
+
+    from envs.locomotion.metadata import policy_metadata
+    from legged_snn.registry import load
+
+    env_cfg, train_cfg = load(task)
+    env_cfg.env.num_envs = 1
+    env = LocomotionEnv(env_cfg)
+    meta = json.loads(json.dumps(policy_metadata(task, env, train_cfg)))  # through JSON, as exported
+    assert meta["gait_prior"]["formula"] == "legged_snn.gait_joint/1" and env.num_actions == 14
+    gen = rebuild(meta["gait_prior"], torch.tensor(meta["default_joint_pos"]), 1, meta["control_dt"])
+    assert isinstance(gen, JointProfileGenerator)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(30):
+        a = torch.randn(1, 14, generator=g)
+        assert (gen.targets(a) - env.gait_prior.targets(a)).abs().max() < 1e-6
+        assert (gen.clock() - env.gait_prior.clock()).abs().max() < 1e-6
+    desc = meta["gait_prior"]
     with pytest.raises(ValueError, match="is not 'legged_snn.gait/1' or 'legged_snn.gait_joint/1'; export it again"):
-        rebuild({**describe_prior(gen), "formula": "other/2"}, q0, 1, 0.02)
+        rebuild({**desc, "formula": "other/2"}, torch.zeros(12), 1, 0.02)
+    with pytest.raises(ValueError, match=r"needs amplitudes of shape \(2 legs, 12 joints\), got \(2, 11\)"):
+        rebuild({**desc, "amplitudes": [row[:11] for row in desc["amplitudes"]]}, torch.zeros(12), 1, 0.02)
+
+
+def test_a_resumed_env_continues_the_profiles_phases():
+    from tests.env_helpers import small
+
+    env = LocomotionEnv(small("g1_flat_gait"))
+    actions = torch.zeros(env.num_envs, env.num_actions)
+    actions[:, -2:] = torch.tensor([0.3, -0.2])
+    for _ in range(7):
+        env.step(actions)
+    state = env.state_dict()
+    other = LocomotionEnv(small("g1_flat_gait"))
+    other.load_state_dict(state)
+    assert torch.equal(other.gait_prior.phase, env.gait_prior.phase)
+    assert not torch.equal(other.gait_prior.phase, other.gait_prior.offsets.expand_as(other.gait_prior.phase))
 
 
 def test_bad_joint_profiles_are_refused_in_one_line():
@@ -89,6 +119,8 @@ def test_bad_joint_profiles_are_refused_in_one_line():
         _prior(g1_env_cfg, swing_joints={"hip_pitch": 1.0, "knee": -2.0, "ankle_pitch": 1.0})
     with pytest.raises(ValueError, match="'hop' is not a gait; use none or one of"):
         _prior(g1_env_cfg, mode="hop")
+    with pytest.raises(ValueError, match=r"takes \['left_ankle_pitch_joint'\] past their limits; lower the swing"):
+        _prior(g1_env_cfg, swing_joints={"knee": 1.0, "ankle_pitch": 2.0})  # ankle -0.2 + 2 x 0.53 > its 0.52
 
 
 @pytest.mark.parametrize("make", [g1_env_cfg, cassie_env_cfg])
@@ -124,5 +156,14 @@ def test_the_g1_gait_task_steps_at_its_clock_and_rewards_read_the_priors_phases(
     actions[:, -2:] = 0.5  # frequency offsets: the prior's phases leave the clock
     for _ in range(10):
         env.step(actions)
-    assert torch.equal(env.leg_phase(), env.gait_prior.phase)
-    assert not torch.allclose(env.leg_phase(), (env.gait_phase()[:, None] + env.gait_offsets) % 1.0)
+    inputs = env._reward_inputs(torch.zeros_like(env.foot_contact))  # what the contact reward reads
+    assert torch.allclose(inputs.leg_phase, env.gait_prior.phase)
+    assert not torch.allclose(inputs.leg_phase, (env.gait_phase()[:, None] + env.gait_offsets) % 1.0)
+
+
+def test_gait_alternate_on_g1_flat_follows_the_clock_too():
+    from envs.launch import load_task
+    from legged_snn.cli import build_parser
+
+    env_cfg, _ = load_task(build_parser("t").parse_args(["--task", "g1_flat", "--gait", "alternate"]))
+    assert env_cfg.gait_prior.frequency == pytest.approx(1.25) and env_cfg.gait_prior.stance_fraction == 0.55

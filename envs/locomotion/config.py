@@ -133,6 +133,15 @@ class GaitPriorCfg:
     residual_scale: float = 0.2  # rad per unit of a joint residual action (the FSNN A1 task's 0.2)
 
 
+def prior_follows_clock(cfg: LocomotionEnvCfg) -> None:
+    """With a gait prior on a robot whose rewards follow a gait clock (the G1's contact term), step the prior at the
+    clock's period and stance share: the gait rewards then read the prior's leg phases (env.leg_phase), and this
+    makes them ask for what the prior does. ``--cfg gait_prior.*`` given after it still wins."""
+    if cfg.gait_prior.mode != "none" and (cfg.gait.enabled or "contact" in cfg.rewards.scales):
+        cfg.gait_prior.frequency = 1.0 / cfg.gait.period
+        cfg.gait_prior.stance_fraction = cfg.rewards.stance_phase
+
+
 @dataclass
 class ObsScalesCfg:
     lin_vel: float = 2.0

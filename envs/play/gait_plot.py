@@ -55,7 +55,7 @@ def trace(task: str, periods: float = 2.0, dt: float = 0.005) -> dict:
                                  env_cfg.gait_prior.swing_height).numpy())
         measured.append(foot_z(q) - stand)
     return {"time": dt * np.arange(1, steps + 1), "lift": np.array(lift), "measured": np.array(measured),
-            "targets": np.array(targets), "roles": gen.roles if joint_space else gen.legs.roles,
+            "targets": np.array(targets), "roles": gen.roles,
             "joints": list(r.joint_names), "task": task, "joint_space": joint_space}
 
 

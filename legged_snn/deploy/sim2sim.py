@@ -72,8 +72,7 @@ class Sim2Sim:
         self.gait_prior = None  # the foot-trajectory generator the actions are residuals of, from policy.json alone
         if meta.get("gait_prior"):
             try:
-                self.gait_prior = rebuild(meta["gait_prior"], torch.from_numpy(self.q0), 1,
-                                                   meta["control_dt"])
+                self.gait_prior = rebuild(meta["gait_prior"], torch.from_numpy(self.q0), 1, meta["control_dt"])
             except ValueError as exc:
                 raise ExportError(str(exc)) from None
         self.reset()
