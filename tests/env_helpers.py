@@ -16,3 +16,19 @@ def small(task: str, num_envs: int = 2) -> LocomotionEnvCfg:
         cfg.terrain.num_rows, cfg.terrain.num_cols, cfg.terrain.border_size = 1, 2, 2.0
         cfg.terrain.curriculum = False
     return cfg
+
+
+def open_loop_gait_env(make, mode: str, num_envs: int = 4):
+    """A real env of robot config ``make()`` with gait prior ``mode`` and no pushes, checked for the prior's action
+    and observation sizes (J joints + L frequency actions; 2 L leg-phase values)."""
+    from envs.locomotion.env import LocomotionEnv
+
+    cfg = make()
+    cfg.env.num_envs = num_envs
+    cfg.gait_prior.mode = mode
+    cfg.domain_rand.push_robots = False
+    env = LocomotionEnv(cfg)
+    legs = len(cfg.robot.foot_bodies)
+    phase = env.obs_layout.slices()["leg_phase"]
+    assert env.num_actions == len(cfg.robot.joint_names) + legs and phase.stop - phase.start == 2 * legs
+    return env

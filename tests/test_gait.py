@@ -17,6 +17,7 @@ from envs.robots.anymal_c import anymal_c_env_cfg
 from envs.robots.cassie import cassie_env_cfg
 from legged_snn.gait import GAITS, GaitGenerator, foot_position, knee_branch, leg_chains, leg_ik, swing_height
 from legged_snn.sim.model import build_model
+from tests.env_helpers import open_loop_gait_env
 
 
 def _robot(make):
@@ -109,13 +110,8 @@ def test_a_robot_without_three_dof_legs_is_refused_by_name():
 
 
 def test_a1_trots_in_place_open_loop_for_5_seconds():
-    cfg = a1_env_cfg()
-    cfg.env.num_envs = 4
-    cfg.gait_prior.mode = "trot"
-    cfg.domain_rand.push_robots = False
-    env = LocomotionEnv(cfg)
-    assert env.num_actions == 16 and env.obs_layout.slices()["leg_phase"].stop - \
-        env.obs_layout.slices()["leg_phase"].start == 8
+    env = open_loop_gait_env(a1_env_cfg, "trot")
+    assert env.num_actions == 16
     zero = torch.zeros(env.num_envs, env.num_actions)
     feet_z, air = [], torch.zeros(env.num_envs, 4)
     for _ in range(int(math.ceil(5.0 / env.dt))):

@@ -16,6 +16,7 @@ from envs.robots.g1 import g1_env_cfg
 from legged_snn.gait import swing_height
 from legged_snn.gait_joint import JointProfileGenerator, make_gait_prior, rebuild
 from legged_snn.sim.model import build_model
+from tests.env_helpers import open_loop_gait_env
 
 
 def _prior(make, mode: str = "alternate", **changes):
@@ -125,13 +126,8 @@ def test_bad_joint_profiles_are_refused_in_one_line():
 
 @pytest.mark.parametrize("make", [g1_env_cfg, cassie_env_cfg])
 def test_the_real_biped_env_lifts_its_swinging_feet_open_loop(make):
-    cfg = make()
-    cfg.env.num_envs = 4
-    cfg.gait_prior.mode = "alternate"
-    cfg.domain_rand.push_robots = False
-    env = LocomotionEnv(cfg)
-    assert env.num_actions == 14 and env.obs_layout.slices()["leg_phase"].stop - \
-        env.obs_layout.slices()["leg_phase"].start == 4
+    env = open_loop_gait_env(make, "alternate")
+    assert env.num_actions == 14
     zero = torch.zeros(env.num_envs, env.num_actions)
     heights, phases = [], []
     for _ in range(150):
