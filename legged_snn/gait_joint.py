@@ -53,7 +53,7 @@ def _leg_joints(model: mujoco.MjModel, joint_names: list[str], foot: str) -> lis
     return out
 
 
-def swing_amplitudes(model: mujoco.MjModel, qpos_adr: np.ndarray, joint_names: list[str], foot_bodies: list[str],
+def swing_amplitudes(model: mujoco.MjModel, info: ModelInfo, joint_names: list[str], foot_bodies: list[str],
                      default_q: torch.Tensor, swing_joints: dict[str, float], height: float) -> torch.Tensor:
     """(L, J) rad: each leg's joint excursion at mid-swing, along ``swing_joints`` (the first key that is a
     substring of a joint's name gives its weight) and scaled by forward kinematics so that the foot rises
@@ -75,7 +75,7 @@ def swing_amplitudes(model: mujoco.MjModel, qpos_adr: np.ndarray, joint_names: l
         fid = model.body(foot).id
 
         def lift(k: float, d=d, fid=fid) -> float:
-            data.qpos[qpos_adr] = q0 + k * d
+            data.qpos[info.joint_qpos_adr] = q0 + k * d
             mujoco.mj_kinematics(model, data)
             return float(data.xpos[fid, 2])
 
@@ -93,10 +93,8 @@ def swing_amplitudes(model: mujoco.MjModel, qpos_adr: np.ndarray, joint_names: l
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if lift(mid) - base < height else (lo, mid)
         row = 0.5 * (lo + hi) * d
-        lim = model.jnt_range[[model.joint(joint_names[i]).id for i in idx]]
-        limited = model.jnt_limited[[model.joint(joint_names[i]).id for i in idx]].astype(bool)
-        out = [joint_names[i] for i, (lo_j, hi_j), lim_on in zip(idx, lim, limited)
-               if lim_on and not lo_j <= q0[i] + row[i] <= hi_j]
+        out = [joint_names[i] for i in idx  # the ranges the env's joint-limit terms use (ModelInfo)
+               if not info.joint_range[i, 0] <= q0[i] + row[i] <= info.joint_range[i, 1]]
         if out:
             raise ValueError(f"lifting {foot} by gait_prior.swing_height {height} m along robot.swing_joints takes "
                              f"{out} past their limits; lower the swing height or change the direction")
@@ -155,8 +153,7 @@ def make_gait_prior(cfg: GaitPriorCfgLike, model: mujoco.MjModel, info: ModelInf
     root_y = data.xpos[info.root_body_id, 1]  # the base faces +x at qpos0: left is +y of it
     roles = ["L" if data.xpos[model.body(f).id, 1] > root_y else "R" for f in foot_bodies]
     _check_roles(cfg.mode, roles)  # before the amplitudes: a quadruped is refused for its legs, not its joints
-    amp = swing_amplitudes(model, info.joint_qpos_adr, joint_names, foot_bodies, default_q, swing_joints,
-                           cfg.swing_height)
+    amp = swing_amplitudes(model, info, joint_names, foot_bodies, default_q, swing_joints, cfg.swing_height)
     return JointProfileGenerator(cfg, roles, amp, default_q, num_envs, dt)
 
 
