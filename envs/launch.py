@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import torch
 import yaml
@@ -131,26 +132,34 @@ def trained_policy(run_dir: str) -> dict | None:
     return _run_params(run_dir, "train", "policy")
 
 
-def trained_gait(run_dir: str) -> dict | None:
+class TrainedGait(NamedTuple):
+    """A trained run's gait prior (its ``gait_prior`` section) and the robot's ``swing_joints`` it ran with (the
+    joint-space profile's direction; None when the run's robot had none)."""
+
+    prior: dict
+    swing_joints: dict | None
+
+
+def trained_gait(run_dir: str) -> TrainedGait | None:
     """The gait prior of a run's params/env.yaml, if it trained with one (its actions and observations depend on
-    it, so a resumed or played run uses it unless --gait says otherwise), with the robot's ``swing_joints`` it
-    ran with under ``"swing_joints"`` (the joint-space profile's direction)."""
+    it, so a resumed or played run uses it unless --gait says otherwise)."""
     gait = _run_params(run_dir, "env", "gait_prior")
     if not isinstance(gait, dict) or gait.get("mode", "none") == "none":
         return None
     robot = _run_params(run_dir, "env", "robot")
     swing = robot.get("swing_joints") if isinstance(robot, dict) else None
-    return {**gait, **({"swing_joints": swing} if swing else {})}
+    return TrainedGait(dict(gait), dict(swing) if swing else None)
 
 
-def apply_gait(env_cfg: LocomotionEnvCfg, gait: dict | None, flag: str | None) -> None:
+def apply_gait(env_cfg: LocomotionEnvCfg, gait: TrainedGait | None, flag: str | None) -> None:
     """A trained run's gait prior (``trained_gait``) unless ``--gait`` was given."""
-    if gait and not flag:
-        for key, value in gait.items():
-            if key == "swing_joints":
-                env_cfg.robot.swing_joints = dict(value)
-            elif hasattr(env_cfg.gait_prior, key):
-                setattr(env_cfg.gait_prior, key, value)
+    if gait is None or flag:
+        return
+    for key, value in gait.prior.items():
+        if hasattr(env_cfg.gait_prior, key):
+            setattr(env_cfg.gait_prior, key, value)
+    if gait.swing_joints:
+        env_cfg.robot.swing_joints = dict(gait.swing_joints)
 
 
 def _ran_with(snn: dict, fields: dict) -> dict:

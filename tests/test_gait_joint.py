@@ -163,3 +163,35 @@ def test_gait_alternate_on_g1_flat_follows_the_clock_too():
 
     env_cfg, _ = load_task(build_parser("t").parse_args(["--task", "g1_flat", "--gait", "alternate"]))
     assert env_cfg.gait_prior.frequency == pytest.approx(1.25) and env_cfg.gait_prior.stance_fraction == 0.55
+
+
+def test_a_resumed_or_played_run_takes_its_gait_and_swing_joints_unless_gait_is_given(tmp_path):
+    """trained_gait/apply_gait read params/env.yaml as train.py writes it: the prior's fields and the robot's
+    swing_joints come back; --gait leaves the current config alone; a run without a prior gives None."""
+    import dataclasses
+
+    import yaml
+
+    from envs.launch import apply_gait, trained_gait
+    from legged_snn.registry import load
+
+    trained, _ = load("g1_flat_gait")
+    trained.gait_prior.frequency = 1.7
+    trained.robot.swing_joints = {"hip_pitch": -0.5, "knee": 1.0}
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "env.yaml").write_text(yaml.safe_dump(dataclasses.asdict(trained), sort_keys=False))
+
+    gait = trained_gait(str(tmp_path))
+    assert gait is not None and gait.prior["mode"] == "alternate"
+    assert gait.swing_joints == {"hip_pitch": -0.5, "knee": 1.0}
+    fresh, _ = load("g1_flat")
+    apply_gait(fresh, gait, None)
+    assert fresh.gait_prior.mode == "alternate" and fresh.gait_prior.frequency == 1.7
+    assert fresh.robot.swing_joints == {"hip_pitch": -0.5, "knee": 1.0}
+    untouched, _ = load("g1_flat")
+    apply_gait(untouched, gait, "none")
+    assert untouched.gait_prior.mode == "none" and untouched.robot.swing_joints != gait.swing_joints
+
+    flat, _ = load("a1_flat")
+    (tmp_path / "params" / "env.yaml").write_text(yaml.safe_dump(dataclasses.asdict(flat), sort_keys=False))
+    assert trained_gait(str(tmp_path)) is None
