@@ -136,6 +136,11 @@ def save_targets(curves: list[dict], folder: str) -> list[str]:
     return paths
 
 
+def task_of(run: str) -> str:
+    """The task (experiment folder) of a run path ``logs/<task>/<run>``; for a joined ``parent+child``, the child's."""
+    return os.path.basename(os.path.dirname(run.split("+")[-1].rstrip("/")))
+
+
 def save_curve(c: dict, path: str) -> str:
     """Write one run's curve (raw, unsmoothed) to ``path`` (a target from ``save_targets``); returns the path."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -215,7 +220,8 @@ def read(source: str, window: int) -> dict:
 
 
 def summary(c: dict) -> dict:
-    out = {"run": c["run"], "label": c["label"], "actor": c["actor"], "iterations": int(c["its"][-1]) + 1,
+    out = {"run": c["run"], "task": task_of(c["run"]), "label": c["label"], "actor": c["actor"],
+           "iterations": int(c["its"][-1]) + 1,
            "env_steps": int(c["steps"][-1]), "minutes": round(float(c["minutes"][-1]), 1),
            "tracking_end": round(float(c["smooth"][-1]), 3)}
     if c.get("joined_at") is not None:  # a resumed run after its parent: where the resumed part starts
@@ -254,7 +260,7 @@ def plot(curves: list[dict], path: str, window: int) -> None:
     rows = 1 + len(extra)
     fig, axes = plt.subplots(rows, 2, figsize=(12, 4.5 * rows), sharey="row", squeeze=False)
     for c in curves:
-        name = f"{c['label']}: {os.path.basename(c['run'])}"
+        name = f"{task_of(c['run'])} {c['label']}: {os.path.basename(c['run'])}"
         if c.get("joined_at") is not None:
             name += f" (resumed at it {c['joined_at']})"
         for col, x in enumerate((c["steps"] / 1e6, c["minutes"])):

@@ -57,6 +57,7 @@ def test_crossings_saved_curves_and_plot(tmp_path, capsys):
     s, m = out["runs"]
     assert (m["steps_to_0.5"], m["steps_to_0.7"], m["minutes_to_0.7"]) == (6000, 8000, 4.0)  # i = 7: 0.71
     assert (s["steps_to_0.5"], s["steps_to_0.7"]) == (11000, 15000)
+    assert m["task"] == s["task"] == tmp_path.name  # logs/<task>/<run>: the run folder's parent
     assert m["steps_to_episode_0.8"] == 9000 and s["steps_to_episode_0.8"] == 1000
     assert out["snn_over_mlp_steps_0.7:snn_run"] == pytest.approx(15000 / 8000, abs=0.01)
     assert png.stat().st_size > 10_000
