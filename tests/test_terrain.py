@@ -40,6 +40,20 @@ def test_slopes_and_stairs_have_their_formula_heights(d: float) -> None:
     assert len(np.unique(np.round(up / step))) == math.floor(HALF / CFG.step_width) + 1  # every step is there
 
 
+def test_rough_slope_bumps_are_legged_gyms_not_per_cell_pillars() -> None:
+    """legged_gym draws the +-5 cm noise every 0.2 m and interpolates (downsampled_scale): neighbouring 0.1 m cells
+    then differ by at most half the noise's range. Per-cell noise (our first version) made 10 cm cliffs between
+    cells and 4x the falls on rough slopes."""
+    flat = tile("rough_slope", 0.0)  # slope 0: the noise alone
+    step = np.abs(np.diff(flat, axis=0)).max(), np.abs(np.diff(flat, axis=1)).max()
+    assert max(step) <= CFG.rough_noise + CFG.vertical_scale + 1e-6
+    assert flat.std() > CFG.rough_noise / 4  # the bumps are there (uniform on the grid: std 0.58 x noise)
+    grid = round(CFG.rough_noise_grid / CFG.horizontal_scale)
+    coarse = flat[::grid, ::grid]  # the drawn heights, at every other cell
+    mid = flat[1::grid, ::grid][: coarse.shape[0] - 1]  # the cells halfway between two drawn heights
+    assert np.abs(mid - (coarse[:-1] + coarse[1:]) / 2).max() <= CFG.vertical_scale + 1e-6
+
+
 @pytest.mark.parametrize("d", [0.0, 1.0])
 def test_obstacles_stones_gaps_waves_have_their_formula_heights(d: float) -> None:
     top = ramp(CFG, "obstacle_height", d)
@@ -101,6 +115,7 @@ def test_mujoco_hfield_matches_the_generated_heights() -> None:
     ({"difficulty_range": (-0.5, 1.0)}, "difficulty_range"),
     ({"tile_length": 1.0}, "smaller than the height-scan footprint"),
     ({"num_rows": 400, "num_cols": 400}, "GB per copy"),
+    ({"rough_noise_grid": 0.05}, "rough_noise_grid >= horizontal_scale"),
 ])
 def test_bad_configs_get_one_line_errors(change: dict, needle: str) -> None:
     cfg = TerrainCfg(**change)

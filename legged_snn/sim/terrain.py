@@ -35,6 +35,8 @@ class TerrainCfg:
     num_obstacles: int = 20  # rectangles per discrete-obstacles tile
     obstacle_size: tuple[float, float] = (1.0, 2.0)  # m, side length range of the rectangles
     rough_noise: float = 0.05  # m, +- uniform noise of rough slopes
+    rough_noise_grid: float = 0.2  # m, spacing of the noise's random heights, bilinear in between (legged_gym's
+    # downsampled_scale); at horizontal_scale every cell would be its own +-5 cm pillar
     difficulty_range: tuple[float, float] = (0.0, 1.0)  # difficulty of the first and last row
     proportions: dict[str, float] = field(default_factory=lambda: {
         "smooth_slope": 0.1, "rough_slope": 0.1, "stairs_up": 0.35, "stairs_down": 0.25,
@@ -70,6 +72,9 @@ def validate(cfg: TerrainCfg) -> None:
         raise TerrainError(f"terrain.num_rows/num_cols must be >= 1, got {cfg.num_rows}/{cfg.num_cols}")
     if cfg.horizontal_scale <= 0 or cfg.vertical_scale <= 0 or cfg.border_size < 0:
         raise TerrainError("terrain.horizontal_scale and vertical_scale must be > 0, border_size >= 0")
+    if cfg.rough_noise < 0 or cfg.rough_noise_grid < cfg.horizontal_scale:
+        raise TerrainError(f"terrain.rough_noise must be >= 0 and rough_noise_grid >= horizontal_scale "
+                           f"({cfg.horizontal_scale} m), got {cfg.rough_noise} and {cfg.rough_noise_grid}")
     fx, fy = SCAN_FOOTPRINT
     if cfg.tile_length < fx or cfg.tile_width < fy:
         raise TerrainError(f"terrain tile {cfg.tile_length} x {cfg.tile_width} m is smaller than the height-scan "
@@ -140,6 +145,17 @@ def _rectangles(cfg: TerrainCfg, h: np.ndarray, rng: np.random.Generator, count:
         h[x0:x0 + w, y0:y0 + l_] = rng.choice(heights)
 
 
+def _bumps(cfg: TerrainCfg, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """(tx, ty) m: uniform heights in +-rough_noise drawn every rough_noise_grid metres, bilinear between them."""
+    hs = cfg.horizontal_scale
+    u, v = np.arange(shape[0]) * hs, np.arange(shape[1]) * hs  # cell positions, m
+    gu = np.arange(int(np.ceil(u[-1] / cfg.rough_noise_grid)) + 1) * cfg.rough_noise_grid
+    gv = np.arange(int(np.ceil(v[-1] / cfg.rough_noise_grid)) + 1) * cfg.rough_noise_grid
+    coarse = rng.uniform(-cfg.rough_noise, cfg.rough_noise, (len(gu), len(gv)))
+    along_v = np.stack([np.interp(v, gv, row) for row in coarse])  # (len(gu), ty)
+    return np.stack([np.interp(u, gu, col) for col in along_v.T], axis=1)  # (tx, ty)
+
+
 def _platform(cfg: TerrainCfg, h: np.ndarray, value: float = 0.0) -> None:
     r, _ = _ring(cfg, h.shape)
     h[r <= cfg.platform_size / 2] = value
@@ -153,7 +169,7 @@ def make_tile(cfg: TerrainCfg, kind: str, difficulty: float, rng: np.random.Gene
         h = _pyramid(cfg, shape, ramp(cfg, "slope", difficulty))
     elif kind == "rough_slope":  # a pyramid pit with uniform bumps
         h = -_pyramid(cfg, shape, ramp(cfg, "slope", difficulty))
-        h += rng.uniform(-cfg.rough_noise, cfg.rough_noise, shape)
+        h += _bumps(cfg, shape, rng)
     elif kind == "stairs_up":
         h = _stairs(cfg, shape, ramp(cfg, "step_height", difficulty))
     elif kind == "stairs_down":
