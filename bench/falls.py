@@ -2,6 +2,7 @@
 
     python bench/falls.py --task a1_rough --checkpoint logs/a1_rough/<run>/model_<it>.pt --level 2 --json
     python bench/falls.py ... --pushes off --randomization off --actions mean   # one change each, same seed
+    python bench/falls.py ... --cfg terrain.rough_noise_grid=0.1            # or any config field
 
 The env is the task's own training env (terrain, pushes, randomization, commands, action noise unless ``--actions
 mean``), started fresh with every env on row ``--level`` and the columns spread evenly over the terrain types (the
@@ -23,7 +24,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from envs.launch import apply_gait, apply_policy, script_session, trained_gait, trained_policy  # noqa: E402
-from legged_snn.cli import build_parser  # noqa: E402
+from legged_snn.cli import add_cfg_flag, build_parser  # noqa: E402
+from legged_snn.overrides import apply_override  # noqa: E402
 from legged_snn.rl.runner import CheckpointError, actor_state, read_checkpoint  # noqa: E402
 
 RANDOMIZATION = ("randomize_base_mass", "randomize_motor_strength", "randomize_latency", "randomize_friction")
@@ -43,6 +45,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
                    help="sample: the policy's Gaussian, as in training; mean: its mean, as deployed")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true")
+    add_cfg_flag(p)  # any other one change, e.g. --cfg terrain.rough_noise_grid=0.1
     opts = p.parse_args(argv)
     if opts.num_envs < 1 or opts.seconds <= 0 or opts.level < 0:
         p.error("--num_envs must be >= 1, --seconds > 0 and --level >= 0")
@@ -59,9 +62,9 @@ def main(argv: list[str] | None = None) -> dict:
     trained = trained_policy(run_dir)
     if trained is None:
         sys.exit(f"bench/falls.py: error: {run_dir} has no params/train.yaml; give a checkpoint written by train.py")
-    args = build_parser("bench/falls.py").parse_args(
+    args = add_cfg_flag(build_parser("bench/falls.py")).parse_args(
         ["--task", opts.task, "--num_envs", str(opts.num_envs), "--seed", str(opts.seed), "--headless",
-         "--actor", str(trained.get("actor"))])
+         "--actor", str(trained.get("actor"))] + [x for kv in opts.cfg for x in ("--cfg", kv)])
 
     def as_trained(env_cfg, train_cfg) -> None:  # the run's actor and gait prior, this bench's one change
         apply_policy(train_cfg, trained)
@@ -71,6 +74,8 @@ def main(argv: list[str] | None = None) -> dict:
         if opts.randomization == "off":
             for key in RANDOMIZATION:
                 setattr(env_cfg.domain_rand, key, False)
+        for item in opts.cfg:  # --cfg wins over this bench's flags (the task's loader checked each item)
+            apply_override({"train": train_cfg, "env": env_cfg}, item)
         if env_cfg.terrain is not None and opts.level >= env_cfg.terrain.num_rows:
             sys.exit(f"bench/falls.py: error: --level {opts.level} is past the last row "
                      f"({env_cfg.terrain.num_rows - 1}); pick 0..{env_cfg.terrain.num_rows - 1}")
@@ -115,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
            "randomized": [k for k in RANDOMIZATION if getattr(env.cfg.domain_rand, k)], "actions": opts.actions,
            "falls": int(falls.sum()),
            "time_outs": time_outs, "falls_per_env_episode": round(float(falls.mean()) * per_episode, 3),
-           "by_type": by_type, "level_end": round(env.terrain.mean_level(), 2)}
+           "by_type": by_type, "level_end": round(env.terrain.mean_level(), 2), "cfg": opts.cfg}
     print(json.dumps(out) if opts.json else out)
     return out
 

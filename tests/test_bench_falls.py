@@ -39,8 +39,9 @@ def test_every_env_ends_one_episode_and_falls_are_counted_by_type(checkpoint: st
 
 def test_one_change_flags_reach_the_env(checkpoint: str) -> None:
     out = falls.main(["--checkpoint", checkpoint, "--num_envs", "4", "--seconds", "0.2", "--pushes", "off",
-                      "--randomization", "off", "--actions", "mean", "--level", "3"])
-    assert out["pushes"] == "off" and out["randomized"] == []
+                      "--randomization", "off", "--actions", "mean", "--level", "3",
+                      "--cfg", "domain_rand.randomize_friction=true"])
+    assert out["pushes"] == "off" and out["randomized"] == ["randomize_friction"]  # --cfg wins over the flags
     assert out["level_end"] == 3.0  # every env on row 3 (no episode ended in 0.2 s to move one)
 
 
