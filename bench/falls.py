@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from envs.launch import apply_gait, apply_policy, script_session, trained_gait, trained_policy  # noqa: E402
 from legged_snn.cli import add_cfg_flag, build_parser  # noqa: E402
 from legged_snn.overrides import apply_override  # noqa: E402
-from legged_snn.rl.runner import CheckpointError, actor_state, read_checkpoint  # noqa: E402
+from legged_snn.rl.runner import CheckpointError  # noqa: E402
 
 RANDOMIZATION = ("randomize_base_mass", "randomize_motor_strength", "randomize_latency", "randomize_friction")
 
@@ -55,10 +55,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict:
     opts = _args(argv)
     run_dir = os.path.dirname(os.path.abspath(opts.checkpoint))
-    try:
-        loaded = read_checkpoint(opts.checkpoint)
-    except CheckpointError as exc:
-        sys.exit(f"bench/falls.py: error: {exc}")
+    if not os.path.isfile(opts.checkpoint):
+        sys.exit(f"bench/falls.py: error: checkpoint not found: {opts.checkpoint}")
     trained = trained_policy(run_dir)
     if trained is None:
         sys.exit(f"bench/falls.py: error: {run_dir} has no params/train.yaml; give a checkpoint written by train.py")
@@ -82,19 +80,15 @@ def main(argv: list[str] | None = None) -> dict:
 
     session = script_session(args, "bench/falls.py", log=False, edit=as_trained)
     env, policy = session.env, session.runner.alg.get_policy()
-    try:
-        policy.load_state_dict(actor_state(loaded))
-    except RuntimeError as exc:
-        sys.exit(f"bench/falls.py: error: {opts.checkpoint} does not fit the {opts.task} actor "
-                 f"({str(exc).splitlines()[0][:160]}); give a checkpoint of this task")
+    try:  # the runner's loader: task and shape checks, one-line errors; the actor only, fresh envs
+        session.runner.load(opts.checkpoint, {"actor": True}, restore_env=False)
+    except CheckpointError as exc:
+        sys.exit(f"bench/falls.py: error: {exc}")
     policy.eval()
     grid = env.terrain.terrain
+    start = env.terrain.types.clone()  # (N,) column of each env, spread evenly over the types
     if grid is not None:
-        for col in range(grid.cfg.num_cols):
-            ids = torch.nonzero(env.terrain.types == col).flatten()
-            if len(ids):
-                env.place_on_tile(ids, opts.level, col)
-    start = env.terrain.types.clone()
+        env.place_on_tile(torch.arange(env.num_envs), opts.level, start)
     names = list(grid.types) if grid is not None else ["flat"]
     steps = max(1, round(opts.seconds / env.dt))
     falls, time_outs = torch.zeros(env.num_envs), 0
@@ -111,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
     per_episode = env.max_episode_length / steps  # scales falls over the stepped time to one episode length
     by_type = {}
     for name in dict.fromkeys(names):
-        mask = torch.tensor([names[int(c)] == name for c in start])
+        mask = torch.isin(start, torch.tensor([c for c, n in enumerate(names) if n == name]))
         if mask.any():
             by_type[name] = round(float(falls[mask].mean()) * per_episode, 3)
     out = {"bench": "falls", "task": opts.task, "checkpoint": opts.checkpoint, "num_envs": opts.num_envs,

@@ -138,10 +138,10 @@ class LocomotionEnv(VecEnv):
         self.last_foot_pos.copy_(self.sim.foot_pos)
         self._obs = self._compute_observations()
 
-    def place_on_tile(self, index: int | torch.Tensor, level: int, column: int) -> None:
-        """Respawn env ``index`` (or a (K,) tensor of env ids) on terrain tile (``level``, ``column``) now: play's
-        camera robot, bench/falls.py's row, before the first step (the observations are recomputed, which also
-        shifts every env's history frames once)."""
+    def place_on_tile(self, index: int | torch.Tensor, level: int, column: int | torch.Tensor) -> None:
+        """Respawn env ``index`` (or a (K,) tensor of env ids) on terrain tile (``level``, ``column``; one column or
+        (K,) of them) now, in one reset: play's camera robot, bench/falls.py's row, before the first step (the
+        observations are recomputed, which also shifts every env's history frames once)."""
         ids = torch.as_tensor(index, dtype=torch.long).reshape(-1)
         self.terrain.place(ids, level, column)
         self._reset_idx(ids, curriculum=False)

@@ -43,8 +43,9 @@ class TerrainManager:
     def mean_level(self) -> float:
         return float(self.levels.float().mean())
 
-    def place(self, env_ids: torch.Tensor, level: int, column: int) -> None:
-        """Move ``env_ids``' spawn point to tile (``level``, ``column``); they respawn there until moved again."""
+    def place(self, env_ids: torch.Tensor, level: int, column: int | torch.Tensor) -> None:
+        """Move ``env_ids``' spawn point to tile (``level``, ``column``; a (K,) column per env or one for all); they
+        respawn there until moved again."""
         self.levels[env_ids], self.types[env_ids] = level, column
         self._refresh_origins(env_ids)
 
