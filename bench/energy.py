@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from envs.launch import apply_policy, script_session, trained_policy  # noqa: E402
 from legged_snn.cli import build_parser  # noqa: E402
-from legged_snn.rl.runner import actor_state, read_checkpoint  # noqa: E402
+from legged_snn.rl.runner import CheckpointError  # noqa: E402
 from legged_snn.snn import energy  # noqa: E402
 
 
@@ -51,13 +51,11 @@ def main() -> None:
 
     session = script_session(args, "bench/energy.py", log=False, edit=own_network)
     runner, env = session.runner, session.env
-    if opts.checkpoint:
-        loaded = read_checkpoint(opts.checkpoint)
+    if opts.checkpoint:  # the runner's loader: task, decoder and shape checks, one-line errors; the actor only
         try:
-            runner.alg.get_policy().load_state_dict(actor_state(loaded))
-        except RuntimeError as exc:
-            sys.exit(f"bench/energy.py: error: {opts.checkpoint} does not fit the {args.task} spiking actor "
-                     f"({str(exc).splitlines()[0][:160]}); give a checkpoint of this task's spiking runs")
+            runner.load(opts.checkpoint, {"actor": True}, restore_env=False)
+        except CheckpointError as exc:
+            sys.exit(f"bench/energy.py: error: {exc}")
     policy = runner.alg.get_policy()
     policy.eval()
     net = policy.network

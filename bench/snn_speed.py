@@ -3,9 +3,9 @@
     python bench/snn_speed.py --json
 
 ``ours_*`` is the actor's default network (``PolicyCfg().snn``: direct input, ``sphere`` rows, membrane readout,
-exact BPTT), timed on spikes (the deployed forward, as after the anneal). ``*_population_*`` is the same with
-PopSAN's population code as its input (the default before 2026-12-07), and ``*_rate_*`` that population-code network
-with ``snn.gradient: rate`` (the rate rule needs the population code's binary input spikes, rate_grad.py).
+exact BPTT), timed on spikes (the deployed forward, as after the anneal). ``*_rate_*`` is the same network with
+``snn.gradient: rate`` (rate_grad.py), ``*_population_*`` the default with PopSAN's population code as its input
+(the default before 2026-12-07) and ``*_population_rate_*`` that one with the rate rule.
 All in one run, same batch (4096), hidden [512, 256, 128], T = 5, P = 10, at obs 48 and obs 235, in float32
 and again under bf16 autocast (``--mixed_precision``; fields ``*_bf16_*``): the MLP and the reference then run their
 matmuls in bf16, our actor its dense gradient products (its spike sums stay exact float32). ``cpu_bf16`` says whether
@@ -15,8 +15,7 @@ BPTT through T steps needs, over the MLP's whole forward + backward; at equal ma
 ``snn_over_mlp`` cannot go below it. ``forward_over_mlp_obs*`` is timed: our actor's forward alone (with autograd
 recording, as in training) over the MLP's whole forward + backward, the bound on ``snn_over_mlp`` for any backward,
 an approximate one (rate-based, truncated) included. ``*_rate_*``: one backward product per layer, not T, and
-``rate_cosine_obs*`` its gradient's cosine to exact BPTT's (the population-code network's) per weight matrix, on
-spikes.
+``rate_cosine_obs*`` its gradient's cosine to exact BPTT's (the default network's) per weight matrix, on spikes.
 The reference is written from PopSAN's published equations with the loop order of its paper: the time
 loop outside, the layers inside, plain autograd (rectangular surrogate), deterministic encoder in a loop.
 """
@@ -153,13 +152,14 @@ def main() -> None:
         floor, mlp_flops = dense_flops(d, actions, hidden, args.batch, T=PolicyCfg().snn["timesteps"])
         out[f"dense_floor_over_mlp_flops_obs{d}"] = round(floor / mlp_flops, 2)  # a lower bound on snn_over_mlp
         ours = default_network(d, actions, hidden)
+        rate = default_network(d, actions, hidden, gradient="rate")
+        rate.load_state_dict(ours.state_dict())
+        out[f"rate_cosine_obs{d}"] = rate_cosines(ours, rate, obs)
         population = default_network(d, actions, hidden, encoder_mode="deterministic")
-        rate = default_network(d, actions, hidden, encoder_mode="deterministic", gradient="rate")
-        rate.load_state_dict(population.state_dict())
-        out[f"rate_cosine_obs{d}"] = rate_cosines(population, rate, obs)
+        pop_rate = default_network(d, actions, hidden, encoder_mode="deterministic", gradient="rate")
         ref = PopSanReference(d, actions, hidden)
         base = mlp(d, actions, hidden)
-        for model in (ours, ref, base, rate, population):  # a warm-up round: whichever is timed first is not slower
+        for model in (ours, ref, base, rate, population, pop_rate):  # warm-up: whichever is timed first is not slower
             timed(model, obs, 1)
         for tag, bf16 in (("", False), ("_bf16", True)):  # fp32; bf16 autocast (--mixed_precision) for all three
             t_ours, t_fwd = timed(ours, obs, args.reps, bf16)
@@ -167,8 +167,11 @@ def main() -> None:
             t_mlp = timed(base, obs, args.reps, bf16)[0]
             t_rate = timed(rate, obs, args.reps, bf16)[0]
             t_pop = timed(population, obs, args.reps, bf16)[0]
+            t_pop_rate = timed(pop_rate, obs, args.reps, bf16)[0]
             out.update({f"ours_population{tag}_ms_obs{d}": round(t_pop * 1e3, 1),
-                        f"snn_over_mlp_population{tag}_obs{d}": round(t_pop / t_mlp, 2)})
+                        f"snn_over_mlp_population{tag}_obs{d}": round(t_pop / t_mlp, 2),
+                        f"ours_population_rate{tag}_ms_obs{d}": round(t_pop_rate * 1e3, 1),
+                        f"snn_over_mlp_population_rate{tag}_obs{d}": round(t_pop_rate / t_mlp, 2)})
             out.update({f"ours_rate{tag}_ms_obs{d}": round(t_rate * 1e3, 1),
                         f"snn_over_mlp_rate{tag}_obs{d}": round(t_rate / t_mlp, 2),
                         f"speedup_vs_reference_rate{tag}_obs{d}": round(t_ref / t_rate, 2)})

@@ -49,8 +49,8 @@ def test_timed_returns_the_forward_within_the_whole_step():
 
 def test_rate_cosines_name_every_weight_matrix_of_the_centred_default():
     torch.manual_seed(0)
-    exact = bench.default_network(6, 2, [16, 8], encoder_mode="deterministic")
-    rate = bench.default_network(6, 2, [16, 8], encoder_mode="deterministic", gradient="rate")
+    exact = bench.default_network(6, 2, [16, 8])
+    rate = bench.default_network(6, 2, [16, 8], gradient="rate")
     rate.load_state_dict(exact.state_dict())
     cos = bench.rate_cosines(exact, rate, torch.randn(64, 6))
     assert set(cos) == {"layers.0.fc", "layers.1.fc", "decoder.fc"}

@@ -81,6 +81,14 @@ def test_energy_bench_reads_the_student(distilled, root):
     assert '"snn_energy_pj"' in res.stdout.splitlines()[-1]
 
 
+def test_energy_bench_refuses_another_tasks_checkpoint(distilled, root):
+    _, _, student, _ = distilled
+    res = run(root, "bench/energy.py", "--task=a1_flat_gait", f"--checkpoint={os.path.join(student, 'model_2.pt')}",
+              "--num_envs=8", "--steps=3", "--json")
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert "was trained with task='a1_flat'" in res.stderr.strip().splitlines()[-1]
+
+
 def session(logs, *argv: str):
     from envs.launch import make_session
     from legged_snn.cli import add_training_flags, build_parser

@@ -9,11 +9,11 @@ from legged_snn.snn.neurons import NeuronCfg
 from legged_snn.snn.rate_grad import check_gradient, scan_sensitivity
 
 
-def _net(hidden, gradient, reset="popsan", surrogate="fast_sigmoid", decoder="membrane", seed=0):
+def _net(hidden, gradient, reset="popsan", surrogate="fast_sigmoid", decoder="membrane", seed=0, **kw):
     torch.manual_seed(seed)
     cfg = NeuronCfg(reset=reset, surrogate=surrogate)
     return SpikingNetwork(6, 3, hidden, timesteps=5, neuron=cfg, decoder=decoder, init_gain=2.0,
-                          gradient=gradient).double()
+                          gradient=gradient, **kw).double()
 
 
 def _grads(net, obs, weights, smooth):
@@ -40,22 +40,43 @@ def test_rate_gradient_is_exact_on_the_time_averaged_network(reset, surrogate):
     assert exact["layers.0.fc.weight"].abs().max() > 1e-4  # not vacuous
 
 
-def test_rate_gradient_on_spikes_points_like_bptt():
+DIRECT = {"encoder_mode": "direct", "weight_centering": "sphere", "bias_lr_scale": 0.1}  # the default actor's input
+
+
+@pytest.mark.parametrize("reset", ["popsan", "subtract"])
+def test_rate_gradient_is_exact_with_direct_input(reset):
+    """The default actor's network (direct input, sphere rows, scaled bias steps), smooth, one hidden layer: the
+    first layer's current W x + b is the same every step, so the rate rule must give BPTT's gradient for every
+    stored parameter, the first layer's included."""
+    obs = torch.randn(64, 6, dtype=torch.float64)
+    weights = torch.randn(64, 3, dtype=torch.float64)
+    exact = _grads(_net([16], "bptt", reset, **DIRECT), obs, weights, 1.0)
+    rate = _grads(_net([16], "rate", reset, **DIRECT), obs, weights, 1.0)
+    assert exact.keys() == rate.keys() and len(exact) >= 4
+    for name in exact:
+        scale = exact[name].abs().max().clamp(min=1e-12)
+        assert (exact[name] - rate[name]).abs().max() / scale < 1e-6, name
+    first = [n for n in exact if n.startswith("layers.0.fc") and "weight" in n]
+    assert first and exact[first[0]].abs().max() > 1e-4  # not vacuous
+
+
+@pytest.mark.parametrize("direct", [False, True])
+def test_rate_gradient_on_spikes_points_like_bptt(direct):
     """On spikes (two hidden layers) the rule is an approximation: its gradient must still point the same way as
     BPTT's for every layer's weights (cosine > 0.8; measured 0.93-0.99 at init)."""
     obs = torch.randn(512, 6, dtype=torch.float64)
     weights = torch.randn(512, 3, dtype=torch.float64)
-    exact = _grads(_net([32, 16], "bptt"), obs, weights, 0.0)
-    rate = _grads(_net([32, 16], "rate"), obs, weights, 0.0)
+    kw = DIRECT if direct else {}
+    exact = _grads(_net([32, 16], "bptt", **kw), obs, weights, 0.0)
+    rate = _grads(_net([32, 16], "rate", **kw), obs, weights, 0.0)
+    assert exact.keys() == rate.keys()
     for name in exact:
         if "layers" in name and "weight" in name:
             cos = torch.nn.functional.cosine_similarity(exact[name].flatten(), rate[name].flatten(), dim=0)
             assert cos > 0.8, (name, float(cos))
-    wrong = _net([32, 16], "rate")
-    with torch.no_grad():
-        wrong.layers[0].fc.weight.mul_(-1.0)  # another network's gradient must not pass
+    wrong = _net([32, 16], "rate", seed=1, **kw)  # another network's gradient must not pass
     other = _grads(wrong, obs, weights, 0.0)
-    name = "layers.1.fc.weight"
+    name = next(n for n in exact if n.startswith("layers.1.fc") and "weight" in n)
     assert torch.nn.functional.cosine_similarity(exact[name].flatten(), other[name].flatten(), dim=0) < 0.5
 
 

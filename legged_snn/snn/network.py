@@ -95,7 +95,7 @@ class SpikingNetwork(nn.Module):
                  spike_step_scale: float = 1.0) -> None:
         super().__init__()
         check_decoder(decoder, decoder_leak, decoder_read)
-        check_gradient(gradient, encoder_mode=encoder_mode)
+        check_gradient(gradient)
         if decoder == "membrane" and not hidden_dims:
             raise ValueError("snn.decoder 'membrane' reads the last hidden layer's spikes: give at least one hidden "
                              "layer (actor_hidden_dims)")
@@ -223,9 +223,11 @@ class SpikingNetwork(nn.Module):
         live = self.live if self.record_live and torch.is_grad_enabled() else [None] * len(self.layers)
         if live[0] is not None and len(live[0]) > 10000:  # nobody reads them (no runner): keep the latest only
             self.live = live = [v[-1000:] for v in live]
-        if rate:
-            x, s = rate_layer(stim, current, self.encoder.rate(stim, hard) * (1.0 - blend) + blend * stim.detach(),
-                              first.fc.weight, first.fc.bias, self.neuron, blend, bf16, live[0]), None
+        if rate:  # the first layer's time-averaged input: the observation itself (direct) or the encoder's rate
+            r_in = (stim.detach() if self.direct
+                    else self.encoder.rate(stim, hard) * (1.0 - blend) + blend * stim.detach())
+            x, s = rate_layer(stim, current, r_in, first.fc.weight, first.fc.bias, self.neuron, blend, bf16,
+                              live[0]), None
         elif fused:
             x, s = lif_scan(current, st, self.neuron, blend, live[0])
         else:  # plain autograd through the straight-through spikes (reference for tests)

@@ -10,7 +10,8 @@ backward treats each LIF layer as a map between time-averaged activities, ``r_l 
 
 (each (N, H) x (N, K) or (N, H) x (H, K): one dense product, where BPTT needs T*N rows). The input of the layer
 receives ``g_{r_in} / T`` at every step, so the layer below sums it back to ``g_{r_in}``. For the first layer the
-encoder's straight-through gradient gives the stimulation ``g_{r_in}`` itself.
+encoder's straight-through gradient gives the stimulation ``g_{r_in}`` itself; with direct input (``encoder_mode:
+direct``) ``r_in`` is the clamped observation, the first layer's input at every step, and ``g_{r_in}`` its gradient.
 
 Where the network is its own time average (the smooth forward, lambda = 1, whose first layer sees the same current
 every step) the rule is the exact gradient; on spikes it is an approximation (``bench/snn_speed.py`` reports its
@@ -38,16 +39,13 @@ from legged_snn.snn.neurons import (
 GRADIENTS = ("bptt", "rate")
 
 
-def check_gradient(gradient: str, history: str = "stack", encoder_mode: str = "deterministic") -> None:
-    """One-line ValueError for a bad ``snn.gradient`` or one the history or encoder cannot take."""
+def check_gradient(gradient: str, history: str = "stack") -> None:
+    """One-line ValueError for a bad ``snn.gradient`` or one the history cannot take."""
     if gradient not in GRADIENTS:
         raise ValueError(f"snn.gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
     if gradient == "rate" and history != "stack":
         raise ValueError("snn.gradient 'rate' needs snn.history 'stack' (it assumes every control step starts from "
                          "rest); use snn.gradient 'bptt' with history 'membrane'")
-    if gradient == "rate" and encoder_mode == "direct":
-        raise ValueError("snn.gradient 'rate' needs the population encoder: set snn.encoder_mode to 'deterministic' "
-                         "or snn.gradient=bptt")
 
 
 def scan_sensitivity(current: torch.Tensor, cfg: NeuronCfg, smooth: float = 0.0
