@@ -3,16 +3,17 @@
     python bench/snn_speed.py --json
 
 ``ours_*`` is the actor's default network (``PolicyCfg().snn``: direct input, ``sphere`` rows, membrane readout,
-exact BPTT), timed on spikes (the deployed forward, as after the anneal). ``*_rate_*`` is the same network with
-``snn.gradient: rate`` (rate_grad.py), ``*_population_*`` the default with PopSAN's population code as its input
-(the default before 2026-12-07) and ``*_population_rate_*`` that one with the rate rule.
+the rate gradient since 2026-12-08), timed on spikes (the deployed forward, as after the anneal). ``*_rate_*`` and
+``*_bptt_*`` are that network with each gradient named (``snn.gradient: rate``, rate_grad.py, or exact BPTT),
+``*_population_*`` the default with PopSAN's population code as its input (the default before 2026-12-07) and exact
+BPTT, ``*_population_rate_*`` that one with the rate rule.
 All in one run, same batch (4096), hidden [512, 256, 128], T = 5, P = 10, at obs 48 and obs 235, in float32
 and again under bf16 autocast (``--mixed_precision``; fields ``*_bf16_*``): the MLP and the reference then run their
 matmuls in bf16, our actor its dense gradient products (its spike sums stay exact float32). ``cpu_bf16`` says whether
 this CPU has bf16 arithmetic (AVX512-BF16 or AMX); without it bf16 is emulated and the ``*_bf16_*`` times mean little.
 ``dense_floor_over_mlp_flops_obs*`` is counted, not timed: the dense products that the default network's exact
 BPTT through T steps needs, over the MLP's whole forward + backward; at equal matmul throughput
-``snn_over_mlp`` cannot go below it. ``forward_over_mlp_obs*`` is timed: our actor's forward alone (with autograd
+``snn_over_mlp_bptt`` cannot go below it. ``forward_over_mlp_obs*`` is timed: our actor's forward alone (with autograd
 recording, as in training) over the MLP's whole forward + backward, the bound on ``snn_over_mlp`` for any backward,
 an approximate one (rate-based, truncated) included. ``*_rate_*``: one backward product per layer, not T, and
 ``rate_cosine_obs*`` its gradient's cosine to exact BPTT's (the default network's) per weight matrix, on spikes.
@@ -153,19 +154,24 @@ def main() -> None:
         out[f"dense_floor_over_mlp_flops_obs{d}"] = round(floor / mlp_flops, 2)  # a lower bound on snn_over_mlp
         ours = default_network(d, actions, hidden)
         rate = default_network(d, actions, hidden, gradient="rate")
-        rate.load_state_dict(ours.state_dict())
-        out[f"rate_cosine_obs{d}"] = rate_cosines(ours, rate, obs)
-        population = default_network(d, actions, hidden, encoder_mode="deterministic")
+        bptt = default_network(d, actions, hidden, gradient="bptt")
+        rate.load_state_dict(bptt.state_dict())
+        out[f"rate_cosine_obs{d}"] = rate_cosines(bptt, rate, obs)
+        population = default_network(d, actions, hidden, encoder_mode="deterministic", gradient="bptt")
         pop_rate = default_network(d, actions, hidden, encoder_mode="deterministic", gradient="rate")
         ref = PopSanReference(d, actions, hidden)
         base = mlp(d, actions, hidden)
-        for model in (ours, ref, base, rate, population, pop_rate):  # warm-up: whichever is timed first is not slower
+        nets = (ours, ref, base, rate, bptt, population, pop_rate)
+        for model in nets:  # a warm-up round: whichever is timed first is not slower
             timed(model, obs, 1)
         for tag, bf16 in (("", False), ("_bf16", True)):  # fp32; bf16 autocast (--mixed_precision) for all three
             t_ours, t_fwd = timed(ours, obs, args.reps, bf16)
             t_ref = timed(ref, obs, max(2, args.reps // 2), bf16)[0]
             t_mlp = timed(base, obs, args.reps, bf16)[0]
             t_rate = timed(rate, obs, args.reps, bf16)[0]
+            t_bptt = timed(bptt, obs, args.reps, bf16)[0]
+            out.update({f"ours_bptt{tag}_ms_obs{d}": round(t_bptt * 1e3, 1),
+                        f"snn_over_mlp_bptt{tag}_obs{d}": round(t_bptt / t_mlp, 2)})
             t_pop = timed(population, obs, args.reps, bf16)[0]
             t_pop_rate = timed(pop_rate, obs, args.reps, bf16)[0]
             out.update({f"ours_population{tag}_ms_obs{d}": round(t_pop * 1e3, 1),

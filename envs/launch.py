@@ -90,6 +90,8 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
         train_cfg.policy.snn.update(DISTILL_SNN)  # --anneal and --cfg below still win
     if getattr(args, "history", None):
         train_cfg.policy.snn["history"] = args.history
+        if args.history == "membrane":  # the rate rule assumes every control step starts from rest (--cfg wins)
+            train_cfg.policy.snn["gradient"] = "bptt"
     if getattr(args, "gait", None):
         env_cfg.gait_prior.mode = args.gait
         prior_follows_clock(env_cfg)

@@ -49,7 +49,7 @@ def test_timed_returns_the_forward_within_the_whole_step():
 
 def test_rate_cosines_name_every_weight_matrix_of_the_centred_default():
     torch.manual_seed(0)
-    exact = bench.default_network(6, 2, [16, 8])
+    exact = bench.default_network(6, 2, [16, 8], gradient="bptt")
     rate = bench.default_network(6, 2, [16, 8], gradient="rate")
     rate.load_state_dict(exact.state_dict())
     cos = bench.rate_cosines(exact, rate, torch.randn(64, 6))

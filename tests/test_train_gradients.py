@@ -20,8 +20,7 @@ def _python(root: str, script: str, *args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("gradient", ["bptt", "rate"])
 def test_two_iterations_train_with_each_gradient(root, tmp_path, gradient):
     res = _python(root, "train.py", "--task=a1_flat", "--actor=snn", "--num_envs=16", "--max_iterations=2",
-                  f"--log_root={tmp_path}", f"--cfg=policy.snn.gradient={gradient}",
-                  *(["--cfg=policy.snn.encoder_mode=deterministic"] if gradient == "rate" else []))  # PopSAN code
+                  f"--log_root={tmp_path}", f"--cfg=policy.snn.gradient={gradient}")  # direct input (the default)
     assert res.returncode == 0, res.stderr[-2000:]
     (run,) = os.listdir(tmp_path / "a1_flat")
     first = torch.load(tmp_path / "a1_flat" / run / "model_0.pt", weights_only=True)["actor_state_dict"]
@@ -30,6 +29,20 @@ def test_two_iterations_train_with_each_gradient(root, tmp_path, gradient):
     assert moved, "the first LIF layer did not change"  # the gradient reached the bottom of the network
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("it ")]
     assert len(lines) == 2 and "live=" in lines[-1]
+
+
+def test_membrane_history_flag_trains_with_exact_bptt(root, tmp_path):
+    """The default gradient is the rate rule, which membrane history cannot take: ``--history membrane`` picks BPTT."""
+    from legged_snn.rl.config import PolicyCfg
+
+    assert PolicyCfg().snn["gradient"] == "rate"
+    res = _python(root, "train.py", "--task=a1_flat", "--actor=snn", "--num_envs=4", "--max_iterations=1",
+                  "--history=membrane", f"--log_root={tmp_path}")
+    assert res.returncode == 0, res.stderr[-2000:]
+    (run,) = os.listdir(tmp_path / "a1_flat")
+    with open(tmp_path / "a1_flat" / run / "params" / "train.yaml") as f:
+        text = f.read()
+    assert "gradient: bptt" in text and "history: membrane" in text
 
 
 def test_membrane_history_refuses_the_rate_gradient(root, tmp_path):

@@ -39,20 +39,20 @@ class PolicyCfg:
         "mu_range": [-3.0, 3.0], "sigma2": 0.15, "tanh": False, "rate_reg": 0.0,
         "readout_gain": 1.0, "anneal": [200, 320], "init_gain": 1.0,
         "decoder": "membrane", "decoder_leak": 0.0, "decoder_read": "last", "lr_scale": 1.0,
-        "gradient": "bptt", "weight_centering": "sphere", "bias_lr_scale": 0.1,
+        "gradient": "rate", "weight_centering": "sphere", "bias_lr_scale": 0.1,
         "norm_lr_scale": 0.1, "spike_step_scale": 1.0,
     })  # SpikingActor arguments (PopSAN constants; decoder: membrane integrators or PopSAN's rate population,
-    # decoders.py; gradient: exact BPTT or the rate rule, rate_grad.py); the SNN normalizes its input (encoder
-    # expects z-scores). The defaults are the recipe PPO alone walks with (docs/snn_ppo.md): the observation as the
-    # first layer's current (PopSAN's population code: encoder_mode "deterministic"), the full step with zero-sum
-    # hidden rows held at their norms ("sphere") and the biases at a tenth of it, smooth to iteration 200 and
-    # annealed into spikes by 320
+    # decoders.py; gradient: the rate rule, rate_grad.py, or exact BPTT, which history "membrane" and multi-spike
+    # neurons need); the SNN normalizes its input (encoder expects z-scores). The defaults are the recipe PPO alone
+    # walks with (docs/snn_ppo.md): the observation as the first layer's current (PopSAN's population code:
+    # encoder_mode "deterministic"), the full step with zero-sum hidden rows held at their norms ("sphere") and the
+    # biases at a tenth of it, smooth to iteration 200 and annealed into spikes by 320
 
 
 # the spiking student's settings that distillation (--teacher) was measured with: PopSAN's population code, a tenth
 # of the step, free weights and spikes from the start (README, "A spiking actor that walks: distill it")
 DISTILL_SNN = {"encoder_mode": "deterministic", "lr_scale": 0.1, "weight_centering": False, "bias_lr_scale": None,
-               "anneal": None}
+               "anneal": None, "gradient": "bptt"}
 
 
 @dataclass
