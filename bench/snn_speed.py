@@ -151,7 +151,7 @@ def main() -> None:
     for d in (48, 235):
         obs = torch.randn(args.batch, d)
         floor, mlp_flops = dense_flops(d, actions, hidden, args.batch, T=PolicyCfg().snn["timesteps"])
-        out[f"dense_floor_over_mlp_flops_obs{d}"] = round(floor / mlp_flops, 2)  # a lower bound on snn_over_mlp
+        out[f"dense_floor_over_mlp_flops_obs{d}"] = round(floor / mlp_flops, 2)  # a lower bound on snn_over_mlp_bptt
         ours = default_network(d, actions, hidden)
         rate = default_network(d, actions, hidden, gradient="rate")
         bptt = default_network(d, actions, hidden, gradient="bptt")

@@ -90,8 +90,6 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
         train_cfg.policy.snn.update(DISTILL_SNN)  # --anneal and --cfg below still win
     if getattr(args, "history", None):
         train_cfg.policy.snn["history"] = args.history
-        if args.history == "membrane":  # the rate rule assumes every control step starts from rest (--cfg wins)
-            train_cfg.policy.snn["gradient"] = "bptt"
     if getattr(args, "gait", None):
         env_cfg.gait_prior.mode = args.gait
         prior_follows_clock(env_cfg)
@@ -111,6 +109,16 @@ def _cfg_flags(args: argparse.Namespace, env_cfg: LocomotionEnvCfg, train_cfg: T
             apply_override({"train": train_cfg, "env": env_cfg}, item)
         except ValueError as exc:
             raise UserError(str(exc)) from None
+
+
+def _exact_gradient_where_needed(args: argparse.Namespace, train_cfg: TrainCfg) -> None:
+    """The rate gradient (the default) cannot take membrane history or multi-spike neurons: those get exact BPTT,
+    unless ``--cfg`` asked for a gradient (then rate_grad.py's one-line error says why it cannot)."""
+    snn = train_cfg.policy.snn
+    asked = any(item.split("=", 1)[0].strip() == "policy.snn.gradient" for item in getattr(args, "cfg", None) or [])
+    needs_exact = snn.get("history", "stack") == "membrane" or int(snn.get("neuron", {}).get("max_spikes", 1)) > 1
+    if snn.get("gradient") == "rate" and needs_exact and not asked:
+        snn["gradient"] = "bptt"
 
 
 def _snn_flags(args: argparse.Namespace) -> dict:
@@ -251,6 +259,7 @@ def make_session(args: argparse.Namespace, log: bool = True,
     env_cfg, train_cfg = load_task(args)
     if edit is not None:
         edit(env_cfg, train_cfg)
+    _exact_gradient_where_needed(args, train_cfg)
     _checked_configs(env_cfg, train_cfg)
     _checked_actor(train_cfg)
     _checked_logger(train_cfg)
@@ -263,6 +272,7 @@ def make_session(args: argparse.Namespace, log: bool = True,
         apply_policy(train_cfg, trained)  # the checkpoint's own neuron constants, sizes and history mode
         train_cfg.policy.snn.update(_snn_flags(args))  # training settings, not the network's: flags win
         _cfg_flags(args, env_cfg, train_cfg)
+        _exact_gradient_where_needed(args, train_cfg)
     rank, world = int(os.getenv("RANK", "0")), int(os.getenv("WORLD_SIZE", "1"))
     if world > 1:  # torchrun: each rank its own envs and seed; only rank 0 writes the run folder
         env_cfg.seed = train_cfg.runner.seed + rank

@@ -59,7 +59,7 @@ def test_rate_cosines_name_every_weight_matrix_of_the_centred_default():
 
 def test_rate_cosines_of_a_network_with_itself_are_one():
     torch.manual_seed(0)
-    exact = bench.default_network(6, 2, [16, 8], encoder_mode="deterministic")
-    copy = bench.default_network(6, 2, [16, 8], encoder_mode="deterministic")
+    exact = bench.default_network(6, 2, [16, 8], gradient="bptt")
+    copy = bench.default_network(6, 2, [16, 8], gradient="bptt")
     copy.load_state_dict(exact.state_dict())
     assert all(c == 1.0 for c in bench.rate_cosines(exact, copy, torch.randn(64, 6)).values())

@@ -164,8 +164,6 @@ def test_direct_input_jit_equals_eager(history):
 
 
 def test_direct_input_bad_combinations():
-    with pytest.raises(ValueError, match=r"snn.gradient 'rate' needs binary spikes"):
-        SpikingNetwork(8, 3, [16], encoder_mode="direct", gradient="rate", neuron=NeuronCfg(max_spikes=3))
     with pytest.raises(ValueError, match=r"snn.encoder_mode must be one of"):
         _actor(encoder_mode="spiky")
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from legged_snn.snn import neurons
+from legged_snn.snn import network, neurons, rate_grad
 from legged_snn.snn.network import SpikingNetwork
 from legged_snn.snn.neurons import NeuronCfg
 from legged_snn.snn.rate_grad import check_gradient, scan_sensitivity
@@ -44,14 +44,18 @@ DIRECT = {"encoder_mode": "direct", "weight_centering": "sphere", "bias_lr_scale
 
 
 @pytest.mark.parametrize("reset", ["popsan", "subtract"])
-def test_rate_gradient_is_exact_with_direct_input(reset):
+def test_rate_gradient_is_exact_with_direct_input(reset, monkeypatch):
     """The default actor's network (direct input, sphere rows, scaled bias steps), smooth, one hidden layer: the
     first layer's current W x + b is the same every step, so the rate rule must give BPTT's gradient for every
     stored parameter, the first layer's included."""
     obs = torch.randn(64, 6, dtype=torch.float64)
     weights = torch.randn(64, 3, dtype=torch.float64)
+    calls = []
+    monkeypatch.setattr(network, "rate_layer", lambda *a: calls.append(1) or rate_grad.rate_layer(*a))
     exact = _grads(_net([16], "bptt", reset, **DIRECT), obs, weights, 1.0)
+    assert not calls
     rate = _grads(_net([16], "rate", reset, **DIRECT), obs, weights, 1.0)
+    assert calls  # the rate rule ran, not BPTT
     assert exact.keys() == rate.keys() and len(exact) >= 4
     for name in exact:
         scale = exact[name].abs().max().clamp(min=1e-12)
@@ -108,3 +112,20 @@ def test_bad_gradient_settings():
         check_gradient("sltt2")
     with pytest.raises(ValueError, match="needs snn.history 'stack'"):
         check_gradient("rate", "membrane")
+
+
+def test_rate_backward_takes_bf16_spikes_from_an_autocast_forward():
+    """Under CUDA autocast the layer's currents, spikes and sensitivities come out bf16 while its weight stays
+    float32: the backward must run and match the float32 products to bf16 precision."""
+    torch.manual_seed(0)
+    weight = torch.randn(7, 5, requires_grad=True)
+    bias = torch.zeros(7, requires_grad=True)
+    carrier = torch.rand(3, 16, 5).round().requires_grad_()
+    spikes, sens, r_in = torch.rand(3, 16, 7).round(), torch.rand(16, 7), carrier.detach().mean(dim=0)
+    grads = []
+    for dtype in (torch.float32, torch.bfloat16):
+        out = rate_grad._RateLIF.apply(carrier, weight, bias, spikes.to(dtype), sens.to(dtype), r_in)
+        grads.append(torch.autograd.grad(out.float().square().sum(), (weight, carrier)))
+    assert grads[1][0].dtype == torch.float32 and grads[1][1].dtype == carrier.dtype
+    for full, half in zip(*grads):
+        torch.testing.assert_close(half, full, rtol=2e-2, atol=2e-2)

@@ -45,6 +45,23 @@ def test_membrane_history_flag_trains_with_exact_bptt(root, tmp_path):
     assert "gradient: bptt" in text and "history: membrane" in text
 
 
+@pytest.mark.parametrize("cfg, gradient", [
+    ([], "rate"),
+    (["policy.snn.history=membrane"], "bptt"),
+    (["policy.snn.neuron.max_spikes=3"], "bptt"),
+    (["policy.snn.history=membrane", "policy.snn.gradient=rate"], "rate"),  # asked for: the network's error says why
+])
+def test_exact_gradient_where_the_rate_rule_cannot_go(cfg, gradient):
+    from envs import launch
+    from legged_snn.cli import add_training_flags, build_parser
+
+    args = add_training_flags(build_parser("t")).parse_args(["--task=a1_flat", "--actor=snn",
+                                                              *(f"--cfg={c}" for c in cfg)])
+    _, train_cfg = launch.load_task(args)
+    launch._exact_gradient_where_needed(args, train_cfg)
+    assert train_cfg.policy.snn["gradient"] == gradient
+
+
 def test_membrane_history_refuses_the_rate_gradient(root, tmp_path):
     res = _python(root, "train.py", "--task=a1_flat", "--actor=snn", "--num_envs=4", "--max_iterations=1",
                   "--history=membrane",

@@ -44,9 +44,9 @@ class PolicyCfg:
     })  # SpikingActor arguments (PopSAN constants; decoder: membrane integrators or PopSAN's rate population,
     # decoders.py; gradient: the rate rule, rate_grad.py, or exact BPTT, which history "membrane" and multi-spike
     # neurons need); the SNN normalizes its input (encoder expects z-scores). The defaults are the recipe PPO alone
-    # walks with (docs/snn_ppo.md): the observation as the first layer's current (PopSAN's population code:
-    # encoder_mode "deterministic"), the full step with zero-sum hidden rows held at their norms ("sphere") and the
-    # biases at a tenth of it, smooth to iteration 200 and annealed into spikes by 320
+    # walks with (docs/snn_ppo.md): the observation as the first layer's current (encoder_mode "direct"; PopSAN's
+    # population code is "deterministic"), the full step with zero-sum hidden rows held at their norms ("sphere") and
+    # the biases at a tenth of it, smooth to iteration 200 and annealed into spikes by 320
 
 
 # the spiking student's settings that distillation (--teacher) was measured with: PopSAN's population code, a tenth

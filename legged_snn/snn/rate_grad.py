@@ -86,8 +86,9 @@ def scan_sensitivity(current: torch.Tensor, cfg: NeuronCfg, smooth: float = 0.0
 class _RateLIF(torch.autograd.Function):
     """Spikes (T, N, H) of a layer whose currents were computed without autograd; the backward is the rate rule.
 
-    ``carrier`` is what the gradient goes to: the layer's input spikes (T, N, K) (gets g_{r_in} / T per step) or the
-    encoder's stimulation (N, K) (gets g_{r_in}, straight-through). ``r_in`` (N, K) is the input's time average."""
+    ``carrier`` is what the gradient goes to: the layer's input spikes (T, N, K) (gets g_{r_in} / T per step), the
+    encoder's stimulation (N, K) (gets g_{r_in}, straight-through) or, with direct input, the clamped observation
+    (N, K). ``r_in`` (N, K) is the input's time average."""
 
     @staticmethod
     def forward(ctx, carrier: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, spikes: torch.Tensor,
@@ -99,7 +100,9 @@ class _RateLIF(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g_spikes: torch.Tensor):
         weight, sens, r_in = ctx.saved_tensors
-        g_cur = sens * g_spikes.sum(dim=0)  # (N, H): dL/dI of the time-averaged layer
+        dtype = weight.dtype  # a CUDA autocast forward leaves bf16 spikes and sensitivities: products in the weights'
+        sens, r_in = sens.to(dtype), r_in.to(dtype)
+        g_cur = sens * g_spikes.to(dtype).sum(dim=0)  # (N, H): dL/dI of the time-averaged layer
         g_weight = sparse.dense_mm(g_cur.t(), r_in, ctx.bf16) if ctx.needs_input_grad[1] else None
         g_bias = g_cur.sum(dim=0) if ctx.needs_input_grad[2] else None
         g_carrier = None
