@@ -32,6 +32,7 @@ from legged_snn.snn.actor import SpikingActor
 from legged_snn.snn.centering import check_centering
 from legged_snn.snn.neurons import NeuronCfg
 from legged_snn.snn.population_mlp import check_init_gain
+from legged_snn.snn.rate_grad import rate_unsupported
 from legged_snn.validate import ConfigError
 
 
@@ -116,7 +117,7 @@ def _exact_gradient_where_needed(args: argparse.Namespace, train_cfg: TrainCfg) 
     unless ``--cfg`` asked for a gradient (then rate_grad.py's one-line error says why it cannot)."""
     snn = train_cfg.policy.snn
     asked = any(item.split("=", 1)[0].strip() == "policy.snn.gradient" for item in getattr(args, "cfg", None) or [])
-    needs_exact = snn.get("history", "stack") == "membrane" or int(snn.get("neuron", {}).get("max_spikes", 1)) > 1
+    needs_exact = rate_unsupported(snn.get("history", "stack"), int(snn.get("neuron", {}).get("max_spikes", 1)))
     if snn.get("gradient") == "rate" and needs_exact and not asked:
         snn["gradient"] = "bptt"
 

@@ -95,7 +95,6 @@ class SpikingNetwork(nn.Module):
                  spike_step_scale: float = 1.0) -> None:
         super().__init__()
         check_decoder(decoder, decoder_leak, decoder_read)
-        check_gradient(gradient)
         if decoder == "membrane" and not hidden_dims:
             raise ValueError("snn.decoder 'membrane' reads the last hidden layer's spikes: give at least one hidden "
                              "layer (actor_hidden_dims)")
@@ -106,9 +105,7 @@ class SpikingNetwork(nn.Module):
                         else PopulationEncoder(obs_dim, pop_in, timesteps, mu_range, sigma2, encoder_mode))
         self.decoder_kind = decoder
         sizes = [self.encoder.out_features, *hidden_dims] + ([num_actions * pop_out] if decoder == "rate" else [])
-        if self.neuron.max_spikes > 1 and gradient == "rate":
-            raise ValueError("snn.gradient 'rate' needs binary spikes: set snn.neuron.max_spikes=1 or "
-                             "snn.gradient=bptt")
+        check_gradient(gradient, max_spikes=self.neuron.max_spikes)
         binary = [True] + [self.neuron.max_spikes == 1] * (len(sizes) - 2)  # the encoder's spikes are binary
         self.layers = nn.ModuleList(LIFLayer(i, o, self.neuron, init_gain, bin_in)
                                     for i, o, bin_in in zip(sizes[:-1], sizes[1:], binary))

@@ -39,13 +39,24 @@ from legged_snn.snn.neurons import (
 GRADIENTS = ("bptt", "rate")
 
 
-def check_gradient(gradient: str, history: str = "stack") -> None:
-    """One-line ValueError for a bad ``snn.gradient`` or one the history cannot take."""
+def rate_unsupported(history: str = "stack", max_spikes: int = 1) -> str | None:
+    """Why the rate rule cannot train this network (one line), or None: it assumes every control step starts from
+    rest and binary spikes."""
+    if history != "stack":
+        return ("snn.gradient 'rate' needs snn.history 'stack' (it assumes every control step starts from rest); "
+                "use snn.gradient 'bptt' with history 'membrane'")
+    if max_spikes > 1:
+        return "snn.gradient 'rate' needs binary spikes: set snn.neuron.max_spikes=1 or snn.gradient=bptt"
+    return None
+
+
+def check_gradient(gradient: str, history: str = "stack", max_spikes: int = 1) -> None:
+    """One-line ValueError for a bad ``snn.gradient`` or one the history or neurons cannot take."""
     if gradient not in GRADIENTS:
         raise ValueError(f"snn.gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
-    if gradient == "rate" and history != "stack":
-        raise ValueError("snn.gradient 'rate' needs snn.history 'stack' (it assumes every control step starts from "
-                         "rest); use snn.gradient 'bptt' with history 'membrane'")
+    why = rate_unsupported(history, max_spikes) if gradient == "rate" else None
+    if why:
+        raise ValueError(why)
 
 
 def scan_sensitivity(current: torch.Tensor, cfg: NeuronCfg, smooth: float = 0.0
