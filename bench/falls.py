@@ -8,7 +8,9 @@ The env is the task's own training env (terrain, pushes, randomization, commands
 mean``), started fresh with every env on row ``--level`` and the columns spread evenly over the terrain types (the
 curriculum then moves envs as in training). The policy steps for ``--seconds``; a fall is an episode that ends
 before its time-out. ``falls_per_env_episode`` is falls per env per episode length of stepping (0.4 = four falls in
-ten env-episodes), ``by_type`` the same for the envs that started on each terrain type. A checkpoint runs with its
+ten env-episodes), ``by_type`` the same for the envs that started on each terrain type. ``tracking_lin_vel`` is the
+lin-vel tracking reward's mean per step as a fraction of its maximum, over the envs that did not end that step: the
+training number's kind, read on a fixed level instead of at the curriculum's edge. A checkpoint runs with its
 own run's actor settings and gait prior (params/).
 """
 
@@ -92,13 +94,18 @@ def main(argv: list[str] | None = None) -> dict:
     names = list(grid.types) if grid is not None else ["flat"]
     steps = max(1, round(opts.seconds / env.dt))
     falls, time_outs = torch.zeros(env.num_envs), 0
+    tracked, tracked_steps = 0.0, 0  # the tracking reward's per-step value (max 1), over envs that did not end
     obs = env.get_observations()
     with torch.inference_mode():
         for _ in range(steps):
+            command = env.commands[:, :2].clone()  # (N, 2) m/s, the command this step is rewarded against
             obs, _, dones, extras = env.step(policy(obs, stochastic_output=opts.actions == "sample"))
             ended = dones.bool()
             fell = ended & ~extras["time_outs"].bool()
             falls += fell.float()
+            err = (command - env.sim.base_lin_vel[:, :2]).square().sum(dim=1)[~ended]
+            tracked += float(torch.exp(-err / env.cfg.rewards.tracking_sigma).sum())
+            tracked_steps += int(err.numel())
             time_outs += int((ended & ~fell).sum())
             if hasattr(policy, "reset"):
                 policy.reset(dones)
@@ -114,7 +121,8 @@ def main(argv: list[str] | None = None) -> dict:
            "randomized": [k for k in RANDOMIZATION if getattr(env.cfg.domain_rand, k)], "actions": opts.actions,
            "falls": int(falls.sum()),
            "time_outs": time_outs, "falls_per_env_episode": round(float(falls.mean()) * per_episode, 3),
-           "by_type": by_type, "level_end": round(env.terrain.mean_level(), 2), "cfg": opts.cfg}
+           "by_type": by_type, "tracking_lin_vel": round(tracked / max(tracked_steps, 1), 3),
+           "level_end": round(env.terrain.mean_level(), 2), "cfg": opts.cfg}
     print(json.dumps(out) if opts.json else out)
     return out
 

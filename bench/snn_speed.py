@@ -3,10 +3,12 @@
     python bench/snn_speed.py --json
 
 ``ours_*`` is the actor's default network (``PolicyCfg().snn``: direct input, ``sphere`` rows, membrane readout,
-the rate gradient since 2026-12-08), timed on spikes (the deployed forward, as after the anneal). ``*_rate_*`` and
+the rate gradient and graded spikes, up to 4 per step, since 2026-12-08), timed on spikes (the deployed forward,
+as after the anneal). ``*_rate_*`` and
 ``*_bptt_*`` are that network with each gradient named (``snn.gradient: rate``, rate_grad.py, or exact BPTT),
 ``*_population_*`` the default with PopSAN's population code as its input (the default before 2026-12-07) and exact
-BPTT, ``*_population_rate_*`` that one with the rate rule.
+BPTT, ``*_population_rate_*`` that one with the rate rule, ``*_binary_*`` the default with binary spikes
+(``max_spikes`` 1, the default before 2026-12-08) and the rate rule.
 All in one run, same batch (4096), hidden [512, 256, 128], T = 5, P = 10, at obs 48 and obs 235, in float32
 and again under bf16 autocast (``--mixed_precision``; fields ``*_bf16_*``): the MLP and the reference then run their
 matmuls in bf16, our actor its dense gradient products (its spike sums stay exact float32). ``cpu_bf16`` says whether
@@ -157,11 +159,13 @@ def main() -> None:
         ours = {"rate": rate, "bptt": bptt}[PolicyCfg().snn["gradient"]]  # the default: timed once, named twice
         rate.load_state_dict(bptt.state_dict())
         out[f"rate_cosine_obs{d}"] = rate_cosines(bptt, rate, obs)
+        binary = default_network(d, actions, hidden, gradient="rate",
+                                 neuron={**PolicyCfg().snn["neuron"], "max_spikes": 1})
         population = default_network(d, actions, hidden, encoder_mode="deterministic", gradient="bptt")
         pop_rate = default_network(d, actions, hidden, encoder_mode="deterministic", gradient="rate")
         ref = PopSanReference(d, actions, hidden)
         base = mlp(d, actions, hidden)
-        for model in (ref, base, rate, bptt, population, pop_rate):  # warm-up: the first one timed is not slower
+        for model in (ref, base, rate, bptt, binary, population, pop_rate):  # warm-up: the first timed is not slower
             timed(model, obs, 1)
         for tag, bf16 in (("", False), ("_bf16", True)):  # fp32; bf16 autocast (--mixed_precision) for all three
             t_ours, t_fwd = timed(ours, obs, args.reps, bf16)
@@ -171,6 +175,9 @@ def main() -> None:
             t_bptt = t_ours if ours is bptt else timed(bptt, obs, args.reps, bf16)[0]
             out.update({f"ours_bptt{tag}_ms_obs{d}": round(t_bptt * 1e3, 1),
                         f"snn_over_mlp_bptt{tag}_obs{d}": round(t_bptt / t_mlp, 2)})
+            t_bin = timed(binary, obs, args.reps, bf16)[0]
+            out.update({f"ours_binary{tag}_ms_obs{d}": round(t_bin * 1e3, 1),
+                        f"snn_over_mlp_binary{tag}_obs{d}": round(t_bin / t_mlp, 2)})
             t_pop = timed(population, obs, args.reps, bf16)[0]
             t_pop_rate = timed(pop_rate, obs, args.reps, bf16)[0]
             out.update({f"ours_population{tag}_ms_obs{d}": round(t_pop * 1e3, 1),

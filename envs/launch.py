@@ -88,7 +88,8 @@ def load_task(args: argparse.Namespace) -> tuple[LocomotionEnvCfg, TrainCfg]:
                   "emulated there and many times slower than float32 (26x for a PPO minibatch of the a1 MLP on an "
                   "AVX2 EPYC); drop the flag on this machine", file=sys.stderr)
     if getattr(args, "teacher", None) and train_cfg.policy.actor == "snn":
-        train_cfg.policy.snn.update(DISTILL_SNN)  # --anneal and --cfg below still win
+        snn = train_cfg.policy.snn  # --anneal and --cfg below still win
+        snn.update({**DISTILL_SNN, "neuron": {**snn.get("neuron", {}), **DISTILL_SNN["neuron"]}})
     if getattr(args, "history", None):
         train_cfg.policy.snn["history"] = args.history
     if getattr(args, "gait", None):
@@ -113,11 +114,11 @@ def _cfg_flags(args: argparse.Namespace, env_cfg: LocomotionEnvCfg, train_cfg: T
 
 
 def _exact_gradient_where_needed(args: argparse.Namespace, train_cfg: TrainCfg) -> None:
-    """The rate gradient (the default) cannot take membrane history or multi-spike neurons: those get exact BPTT,
+    """The rate gradient (the default) cannot take membrane history: that gets exact BPTT,
     unless ``--cfg`` asked for a gradient (then rate_grad.py's one-line error says why it cannot)."""
     snn = train_cfg.policy.snn
     asked = any(item.split("=", 1)[0].strip() == "policy.snn.gradient" for item in getattr(args, "cfg", None) or [])
-    needs_exact = rate_unsupported(snn.get("history", "stack"), int(snn.get("neuron", {}).get("max_spikes", 1)))
+    needs_exact = rate_unsupported(snn.get("history", "stack"))
     if snn.get("gradient") == "rate" and needs_exact and not asked:
         snn["gradient"] = "bptt"
 

@@ -35,6 +35,7 @@ def test_every_env_ends_one_episode_and_falls_are_counted_by_type(checkpoint: st
     assert len(out["by_type"]) == 5  # 20 envs over 20 columns: every type of the mix
     assert out["falls_per_env_episode"] == pytest.approx(out["falls"] / n * 1000 / 1050, abs=1e-3)
     assert out["pushes"] == "on" and "randomize_latency" in out["randomized"]
+    assert 0.0 < out["tracking_lin_vel"] < 1.0  # an untrained policy: some reward, far from the maximum
 
 
 def test_one_change_flags_reach_the_env(checkpoint: str) -> None:
@@ -43,6 +44,9 @@ def test_one_change_flags_reach_the_env(checkpoint: str) -> None:
                       "--cfg", "domain_rand.randomize_friction=true"])
     assert out["pushes"] == "off" and out["randomized"] == ["randomize_friction"]  # --cfg wins over the flags
     assert out["level_end"] == 3.0  # every env on row 3 (no episode ended in 0.2 s to move one)
+    wide = falls.main(["--checkpoint", checkpoint, "--num_envs", "4", "--seconds", "0.2", "--level", "3",
+                       "--cfg", "rewards.tracking_sigma=1.0e6"])
+    assert wide["tracking_lin_vel"] == pytest.approx(1.0, abs=1e-3)  # the reward's own sigma: errors count for nothing
 
 
 @pytest.mark.parametrize("argv, needle", [

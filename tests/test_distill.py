@@ -202,8 +202,11 @@ def test_student_keeps_the_settings_distillation_was_measured_with():
 
     ppo = snn("--actor=snn")
     assert ppo["anneal"] == [200, 320] and ppo["encoder_mode"] == "direct" and ppo["weight_centering"] == "sphere"
+    assert ppo["neuron"]["max_spikes"] == 4  # PPO's graded spikes
     student = snn("--teacher=x")
-    assert {k: student[k] for k in DISTILL_SNN} == DISTILL_SNN and student["anneal"] is None
+    flat = {k: v for k, v in DISTILL_SNN.items() if k != "neuron"}
+    assert {k: student[k] for k in flat} == flat and student["anneal"] is None
+    assert student["neuron"] == {**ppo["neuron"], "max_spikes": 1}  # binary, the rest of the neuron kept
     given = snn("--teacher=x", "--anneal", "0", "2", "--cfg", "policy.snn.lr_scale=1.0")
     assert given["anneal"] == [0, 2] and given["lr_scale"] == 1.0
 

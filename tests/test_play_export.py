@@ -23,10 +23,11 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> str:
-    """A 1-iteration membrane-mode spiking run of a1_flat in a temporary log root."""
+    """A 1-iteration membrane-mode spiking run of a1_flat in a temporary log root, binary spikes (NIR's neurons; the
+    graded default exports TorchScript and ONNX only: tests/test_multi_spike.py)."""
     root = str(tmp_path_factory.mktemp("logs"))
     r = _run("train.py", "--task", "a1_flat", "--actor", "snn", "--history", "membrane", "--num_envs", "8",
-             "--max_iterations", "1", "--log_root", root)
+             "--max_iterations", "1", "--log_root", root, "--cfg", "policy.snn.neuron.max_spikes=1")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "train.py: warning: the spiking actor's forward is smooth up to iteration 200" in r.stderr, r.stderr
     assert "train 321 iterations or more" in r.stderr

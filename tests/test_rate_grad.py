@@ -9,9 +9,10 @@ from legged_snn.snn.neurons import NeuronCfg
 from legged_snn.snn.rate_grad import check_gradient, scan_sensitivity
 
 
-def _net(hidden, gradient, reset="popsan", surrogate="fast_sigmoid", decoder="membrane", seed=0, **kw):
+def _net(hidden, gradient, reset="popsan", surrogate="fast_sigmoid", decoder="membrane", seed=0, max_spikes=1,
+         **kw):
     torch.manual_seed(seed)
-    cfg = NeuronCfg(reset=reset, surrogate=surrogate)
+    cfg = NeuronCfg(reset=reset, surrogate=surrogate, max_spikes=max_spikes)
     return SpikingNetwork(6, 3, hidden, timesteps=5, neuron=cfg, decoder=decoder, init_gain=2.0,
                           gradient=gradient, **kw).double()
 
@@ -43,18 +44,19 @@ def test_rate_gradient_is_exact_on_the_time_averaged_network(reset, surrogate):
 DIRECT = {"encoder_mode": "direct", "weight_centering": "sphere", "bias_lr_scale": 0.1}  # the default actor's input
 
 
+@pytest.mark.parametrize("max_spikes", [1, 4])
 @pytest.mark.parametrize("reset", ["popsan", "subtract"])
-def test_rate_gradient_is_exact_with_direct_input(reset, monkeypatch):
+def test_rate_gradient_is_exact_with_direct_input(reset, max_spikes, monkeypatch):
     """The default actor's network (direct input, sphere rows, scaled bias steps), smooth, one hidden layer: the
     first layer's current W x + b is the same every step, so the rate rule must give BPTT's gradient for every
-    stored parameter, the first layer's included."""
+    stored parameter, the first layer's included; multi-spike neurons too (their rate is the mean count)."""
     obs = torch.randn(64, 6, dtype=torch.float64)
     weights = torch.randn(64, 3, dtype=torch.float64)
     calls = []
     monkeypatch.setattr(network, "rate_layer", lambda *a: calls.append(1) or rate_grad.rate_layer(*a))
-    exact = _grads(_net([16], "bptt", reset, **DIRECT), obs, weights, 1.0)
+    exact = _grads(_net([16], "bptt", reset, max_spikes=max_spikes, **DIRECT), obs, weights, 1.0)
     assert not calls
-    rate = _grads(_net([16], "rate", reset, **DIRECT), obs, weights, 1.0)
+    rate = _grads(_net([16], "rate", reset, max_spikes=max_spikes, **DIRECT), obs, weights, 1.0)
     assert calls  # the rate rule ran, not BPTT
     assert exact.keys() == rate.keys() and len(exact) >= 4
     for name in exact:
@@ -64,13 +66,13 @@ def test_rate_gradient_is_exact_with_direct_input(reset, monkeypatch):
     assert first and exact[first[0]].abs().max() > 1e-4  # not vacuous
 
 
-@pytest.mark.parametrize("direct", [False, True])
-def test_rate_gradient_on_spikes_points_like_bptt(direct):
+@pytest.mark.parametrize("direct, max_spikes", [(False, 1), (True, 1), (True, 4)])
+def test_rate_gradient_on_spikes_points_like_bptt(direct, max_spikes):
     """On spikes (two hidden layers) the rule is an approximation: its gradient must still point the same way as
-    BPTT's for every layer's weights (cosine > 0.8; measured 0.93-0.99 at init)."""
+    BPTT's for every layer's weights (cosine > 0.8; measured 0.93-0.99 at init), multi-spike counts included."""
     obs = torch.randn(512, 6, dtype=torch.float64)
     weights = torch.randn(512, 3, dtype=torch.float64)
-    kw = DIRECT if direct else {}
+    kw = {**(DIRECT if direct else {}), "max_spikes": max_spikes}
     exact = _grads(_net([32, 16], "bptt", **kw), obs, weights, 0.0)
     rate = _grads(_net([32, 16], "rate", **kw), obs, weights, 0.0)
     assert exact.keys() == rate.keys()
@@ -86,9 +88,10 @@ def test_rate_gradient_on_spikes_points_like_bptt(direct):
 
 @pytest.mark.parametrize("kind", ["fast_sigmoid", "rect"])
 @pytest.mark.parametrize("smooth", [0.0, 0.5])
-def test_sensitivity_kernel_equals_torch_loop(kind, smooth, monkeypatch):
-    current = torch.randn(5, 33, 7, dtype=torch.float64)
-    cfg = NeuronCfg(surrogate=kind)
+@pytest.mark.parametrize("reset, max_spikes", [("popsan", 1), ("popsan", 4), ("subtract", 4), ("zero", 3)])
+def test_sensitivity_kernel_equals_torch_loop(kind, smooth, reset, max_spikes, monkeypatch):
+    current = torch.randn(5, 33, 7, dtype=torch.float64) * (2.0 if max_spikes > 1 else 1.0)  # reach the counts
+    cfg = NeuronCfg(surrogate=kind, reset=reset, max_spikes=max_spikes)
     fast = scan_sensitivity(current, cfg, smooth)
     monkeypatch.setattr(neurons, "USE_KERNELS", False)
     slow = scan_sensitivity(current, cfg, smooth)

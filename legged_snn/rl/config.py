@@ -35,24 +35,27 @@ class PolicyCfg:
     snn: dict = field(default_factory=lambda: {
         "timesteps": 5, "pop_in": 10, "pop_out": 10, "history": "stack", "encoder_mode": "direct",
         "neuron": {"current_decay": 0.5, "voltage_decay": 0.75, "threshold": 0.5, "reset": "popsan",
-                   "surrogate_width": 0.5, "surrogate": "fast_sigmoid", "max_spikes": 1},
+                   "surrogate_width": 0.5, "surrogate": "fast_sigmoid", "max_spikes": 4},
         "mu_range": [-3.0, 3.0], "sigma2": 0.15, "tanh": False, "rate_reg": 0.0,
         "readout_gain": 1.0, "anneal": [200, 320], "init_gain": 1.0,
         "decoder": "membrane", "decoder_leak": 0.0, "decoder_read": "last", "lr_scale": 1.0,
         "gradient": "rate", "weight_centering": "sphere", "bias_lr_scale": 0.1,
         "norm_lr_scale": 0.1, "spike_step_scale": 1.0,
     })  # SpikingActor arguments (PopSAN constants; decoder: membrane integrators or PopSAN's rate population,
-    # decoders.py; gradient: the rate rule, rate_grad.py, or exact BPTT, which history "membrane" and multi-spike
-    # neurons need); the SNN normalizes its input (encoder expects z-scores). The defaults are the recipe PPO alone
-    # walks with (docs/snn_ppo.md): the observation as the first layer's current (encoder_mode "direct"; PopSAN's
+    # decoders.py; gradient: the rate rule, rate_grad.py, or exact BPTT, which history "membrane"
+    # needs); the SNN normalizes its input (encoder expects z-scores). The defaults are the recipe PPO alone
+    # walks with (docs/snn_ppo.md): graded spikes, up to 4 per neuron and step (neuron.max_spikes; a binary neuron's
+    # one spike per step saturates at a quarter of the currents it sees), the observation as the first layer's current
+    # (encoder_mode "direct"; PopSAN's
     # population code is "deterministic"), the full step with zero-sum hidden rows held at their norms ("sphere") and
     # the biases at a tenth of it, smooth to iteration 200 and annealed into spikes by 320
 
 
 # the spiking student's settings that distillation (--teacher) was measured with: PopSAN's population code, a tenth
-# of the step, free weights and spikes from the start (README, "A spiking actor that walks: distill it")
+# of the step, free weights, binary spikes and spikes from the start (README, "A spiking actor that walks: distill it");
+# "neuron" fields are merged into the neuron's, not replacing them
 DISTILL_SNN = {"encoder_mode": "deterministic", "lr_scale": 0.1, "weight_centering": False, "bias_lr_scale": None,
-               "anneal": None, "gradient": "bptt"}
+               "anneal": None, "gradient": "bptt", "neuron": {"max_spikes": 1}}
 
 
 @dataclass
@@ -74,8 +77,9 @@ class AlgorithmCfg:
     schedule: str = "auto"
     # "piecewise": [[iteration, rate], ...] with ascending iterations; log-linear between points, held after the
     # last. The default follows the rate rsl-rl's KL rule gives the MLP on a1_flat (1e-2 while standing, ~1.3e-3 by
-    # the time it walks)
-    lr_points: list[list[float]] = field(default_factory=lambda: [[0, 1e-2], [35, 1e-2], [60, 3e-3], [100, 1.3e-3]])
+    # the time it walks), halved to 5e-3 before iteration 60: the spiking actor's graded spikes (~2x a binary rate)
+    # move its action ~2x as far per step, and at 1e-2 the first update threw it out (docs/snn_ppo.md, session 16)
+    lr_points: list[list[float]] = field(default_factory=lambda: [[0, 5e-3], [35, 5e-3], [60, 3e-3], [100, 1.3e-3]])
     desired_kl: float = 0.01
     gamma: float = 0.99
     lam: float = 0.95

@@ -51,8 +51,7 @@ def check_snn_config(cfg: dict) -> None:
         raise ValueError(f"snn.rate_reg must be >= 0, got {cfg['rate_reg']}")
     check_anneal(cfg.get("anneal"))
     check_decoder(cfg.get("decoder", "membrane"), cfg.get("decoder_leak", 0.0), cfg.get("decoder_read", "last"))
-    check_gradient(cfg.get("gradient", "bptt"), cfg.get("history", "stack"),
-                   int(cfg.get("neuron", {}).get("max_spikes", 1)))
+    check_gradient(cfg.get("gradient", "bptt"), cfg.get("history", "stack"))
     unknown = set(cfg.get("neuron", {})) - set(NeuronCfg.__dataclass_fields__)
     if unknown:
         known = sorted(NeuronCfg.__dataclass_fields__)

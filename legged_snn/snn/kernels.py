@@ -288,16 +288,17 @@ def receptive_fields_backward(x, mu, sigma, stim, grad, g_mu, g_sigma):  # pragm
 
 @numba.njit(parallel=True, cache=True, fastmath=False)
 def scan_rate(current, spikes, sens, live, a, b, th, reset, width, smooth, kind,
-              live_floor):  # pragma: no cover - compiled
-    """The forward of ``scan_forward`` from a zero state, plus what the rate gradient needs (rate_grad.py):
-    sens (M, H) = (1 / T) sum_t dO/dv_t dv_t/dI, the derivative of the neuron's rate under a constant input current I
-    (reset detached, as in BPTT), and live (M,) the neuron-steps whose dO/dv >= live_floor.
-    current, spikes: (T, M, H)."""
+              live_floor, kmax):  # pragma: no cover - compiled
+    """The forward of ``scan_forward`` (``scan_forward_multi`` for kmax > 1) from a zero state, plus what the rate
+    gradient needs (rate_grad.py): sens (M, H) = (1 / T) sum_t dO/dv_t dv_t/dI, the derivative of the neuron's rate
+    (spike count per step) under a constant input current I (reset detached, as in BPTT; a multi-spike resets like one
+    spike), and live (M,) the neuron-steps whose dO/dv >= live_floor. current, spikes: (T, M, H)."""
     T, M, H = current.shape
     one = current.dtype.type(1.0)
     zero = current.dtype.type(0.0)
     half = current.dtype.type(0.5)
     inv = one / (2 * width)
+    top = current.dtype.type(kmax)
     for i in numba.prange(M):
         c = np.zeros(H, current.dtype)
         v = np.zeros(H, current.dtype)
@@ -310,26 +311,43 @@ def scan_rate(current, spikes, sens, live, a, b, th, reset, width, smooth, kind,
             for j in range(H):
                 c[j] = c[j] * a + current[t, i, j]
                 kc[j] = kc[j] * a + one
+                gate = one - min(o[j], one)
                 if reset == 0:
-                    v[j] = (v[j] * b + c[j]) * (one - o[j])
-                    kv[j] = (kv[j] * b + kc[j]) * (one - o[j])
+                    v[j] = (v[j] * b + c[j]) * gate
+                    kv[j] = (kv[j] * b + kc[j]) * gate
                 elif reset == 1:
                     v[j] = v[j] * b + c[j] - th * o[j]
                     kv[j] = kv[j] * b + kc[j]
                 else:
-                    v[j] = v[j] * b * (one - o[j]) + c[j]
-                    kv[j] = kv[j] * b * (one - o[j]) + kc[j]
-                u = v[j] - th
-                s = one if u > 0 else zero
-                if kind == 0:
-                    d = inv if abs(u) < width else zero
+                    v[j] = v[j] * b * gate + c[j]
+                    kv[j] = kv[j] * b * gate + kc[j]
+                if kmax == 1:
+                    u = v[j] - th
+                    s = one if u > 0 else zero
+                    if kind == 0:
+                        d = inv if abs(u) < width else zero
+                        if smooth > 0:
+                            s = (one - smooth) * s + smooth * min(one, max(zero, half + u * inv))
+                    else:
+                        r = one + abs(u) / width
+                        d = inv / (r * r)
+                        if smooth > 0:
+                            s = (one - smooth) * s + smooth * (half + half * (u / width) / r)
+                else:  # the count and the summed surrogate and integral of scan_forward_multi
+                    s = min(top, max(zero, math.ceil(v[j] / th) - one))
+                    d = zero
+                    ramp = zero
+                    for k in range(1, kmax + 1):
+                        x = v[j] - k * th
+                        if kind == 0:
+                            d += inv if abs(x) < width else zero
+                            ramp += min(one, max(zero, half + x * inv))
+                        else:
+                            r = one + abs(x) / width
+                            d += inv / (r * r)
+                            ramp += half + half * (x / width) / r
                     if smooth > 0:
-                        s = (one - smooth) * s + smooth * min(one, max(zero, half + u * inv))
-                else:
-                    r = one + abs(u) / width
-                    d = inv / (r * r)
-                    if smooth > 0:
-                        s = (one - smooth) * s + smooth * (half + half * (u / width) / r)
+                        s = (one - smooth) * s + smooth * ramp
                 if d >= live_floor:
                     n_live += 1
                 acc[j] += d * kv[j]

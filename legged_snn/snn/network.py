@@ -105,7 +105,7 @@ class SpikingNetwork(nn.Module):
                         else PopulationEncoder(obs_dim, pop_in, timesteps, mu_range, sigma2, encoder_mode))
         self.decoder_kind = decoder
         sizes = [self.encoder.out_features, *hidden_dims] + ([num_actions * pop_out] if decoder == "rate" else [])
-        check_gradient(gradient, max_spikes=self.neuron.max_spikes)
+        check_gradient(gradient)
         binary = [True] + [self.neuron.max_spikes == 1] * (len(sizes) - 2)  # the encoder's spikes are binary
         self.layers = nn.ModuleList(LIFLayer(i, o, self.neuron, init_gain, bin_in)
                                     for i, o, bin_in in zip(sizes[:-1], sizes[1:], binary))

@@ -31,30 +31,29 @@ from legged_snn.snn.neurons import (
     RESETS,
     SURROGATES,
     NeuronCfg,
-    _surrogate_grad,
     _use_kernels,
-    smooth_output,
+    multi_smooth,
+    multi_spikes,
+    multi_surrogate,
 )
 
 GRADIENTS = ("bptt", "rate")
 
 
-def rate_unsupported(history: str = "stack", max_spikes: int = 1) -> str | None:
+def rate_unsupported(history: str = "stack") -> str | None:
     """Why the rate rule cannot train this network (one line), or None: it assumes every control step starts from
-    rest and binary spikes."""
+    rest. Binary and multi-spike neurons (``max_spikes`` > 1) alike: a multi-spike rate is the mean count per step."""
     if history != "stack":
         return ("snn.gradient 'rate' needs snn.history 'stack' (it assumes every control step starts from rest); "
                 "use snn.gradient 'bptt' with history 'membrane'")
-    if max_spikes > 1:
-        return "snn.gradient 'rate' needs binary spikes: set snn.neuron.max_spikes=1 or snn.gradient=bptt"
     return None
 
 
-def check_gradient(gradient: str, history: str = "stack", max_spikes: int = 1) -> None:
+def check_gradient(gradient: str, history: str = "stack") -> None:
     """One-line ValueError for a bad ``snn.gradient`` or one the history or neurons cannot take."""
     if gradient not in GRADIENTS:
         raise ValueError(f"snn.gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
-    why = rate_unsupported(history, max_spikes) if gradient == "rate" else None
+    why = rate_unsupported(history) if gradient == "rate" else None
     if why:
         raise ValueError(why)
 
@@ -64,7 +63,7 @@ def scan_sensitivity(current: torch.Tensor, cfg: NeuronCfg, smooth: float = 0.0
     """(T, N, H) currents from a zero state -> spikes (T, N, H), D = d rate / d I (N, H), share of live neuron-steps
     over the first ``LIVE_SAMPLE_ROWS`` samples. No autograd."""
     alpha, beta, th, w = cfg.current_decay, cfg.voltage_decay, cfg.threshold, cfg.surrogate_width
-    reset, kind = RESETS.index(cfg.reset), SURROGATES.index(cfg.surrogate)
+    reset, kind, kmax = RESETS.index(cfg.reset), SURROGATES.index(cfg.surrogate), int(cfg.max_spikes)
     floor = LIVE_FRACTION / (2.0 * w)
     current = current.detach().contiguous()
     T, N, H = current.shape
@@ -74,7 +73,7 @@ def scan_sensitivity(current: torch.Tensor, cfg: NeuronCfg, smooth: float = 0.0
         live = np.empty(N, dtype=np.int64)
         k = np.dtype(kernels.as_np(current).dtype).type
         kernels.scan_rate(kernels.as_np(current), spikes.numpy(), sens.numpy(), live, k(alpha), k(beta), k(th),
-                          reset, k(w), k(smooth), kind, k(floor))
+                          reset, k(w), k(smooth), kind, k(floor), kmax)
         return spikes, sens, float(live[:rows].sum()) / max(T * rows * H, 1)
     zero = torch.zeros_like(current[0])
     c, v, o, kc, kv, acc = zero, zero, zero, zero, zero, zero
@@ -82,14 +81,14 @@ def scan_sensitivity(current: torch.Tensor, cfg: NeuronCfg, smooth: float = 0.0
     one = torch.ones_like(zero)
     for t in range(T):
         # dv/dI (kc, kv) follows the same recurrence with unit input and no subtracted threshold (reset detached)
-        kc, kv = lif_step(one, kc, kv, o, alpha, beta, 0.0, reset)
-        c, v = lif_step(current[t], c, v, o, alpha, beta, th, reset)
-        d = _surrogate_grad(v - th, w, kind)
+        kc, kv = lif_step(one, kc, kv, o, alpha, beta, 0.0, reset, kmax)
+        c, v = lif_step(current[t], c, v, o, alpha, beta, th, reset, kmax)
+        d = multi_surrogate(v, th, w, kind, kmax)
         n_live += float((d[:rows] >= floor).sum())
         acc = acc + d * kv
-        o = (v > th).to(current.dtype)
+        o = multi_spikes(v, th, kmax).to(current.dtype)
         if smooth > 0:
-            o = o + smooth * (smooth_output(v, th, w, kind) - o)
+            o = o + smooth * (multi_smooth(v, th, w, kind, kmax) - o)
         spikes[t] = o
     return spikes, acc / T, n_live / max(T * rows * H, 1)
 
@@ -140,5 +139,6 @@ def rate_hidden(layer, x: torch.Tensor, smooth: float, bf16: bool, live: list | 
     w, b = layer.fc.weight, layer.fc.bias
     with torch.no_grad():
         xd = x.detach()
-        current = sparse.spike_linear(xd, w, b, bf16) if smooth == 0 else torch.nn.functional.linear(xd, w, b)
+        current = (sparse.spike_linear(xd, w, b, bf16, counts=not layer.binary_input) if smooth == 0
+                   else torch.nn.functional.linear(xd, w, b))
     return rate_layer(x, current, xd.mean(dim=0), w, b, layer.cfg, smooth, bf16, live)
