@@ -28,6 +28,26 @@ def membrane_step(v, b, ci, fired, o, th, reset, one):  # pragma: no cover - com
     return v * b * (one - fired) + ci
 
 
+@numba.njit(inline="always")
+def multi_output(v, th, width, kind, kmax, one, zero, half, inv, top):  # pragma: no cover - compiled
+    """A multi-spike neuron at membrane v: (count clamp(ceil(v / th) - 1, 0, kmax), dO/dv summed over the kmax
+    thresholds, the summed surrogate integrals), for both surrogate kinds (0 rect, 1 fast_sigmoid). The constants
+    come in the caller's dtype (inv = 1 / (2 width), top = kmax)."""
+    count = min(top, max(zero, math.ceil(v / th) - one))
+    grad = zero
+    ramp = zero
+    for k in range(1, kmax + 1):
+        x = v - k * th
+        if kind == 0:
+            grad += inv if abs(x) < width else zero
+            ramp += min(one, max(zero, half + x * inv))
+        else:
+            u = x / width
+            grad += inv / ((one + abs(u)) * (one + abs(u)))
+            ramp += half + half * u / (one + abs(u))
+    return count, grad, ramp
+
+
 @numba.njit(parallel=True, cache=True, fastmath=False)
 def scan_forward(current, c, v, o, spikes, window, a, b, th, reset, width, smooth, kind,
                  store):  # pragma: no cover - compiled
@@ -85,18 +105,7 @@ def scan_forward_multi(current, c, v, o, spikes, window, a, b, th, reset, width,
                 ci = c[i, j] * a + current[t, i, j]
                 oi = o[i, j]
                 vi = membrane_step(v[i, j], b, ci, min(oi, one), oi, th, reset, one)
-                si = min(top, max(zero, math.ceil(vi / th) - one))
-                grad = zero
-                ramp = zero
-                for k in range(1, kmax + 1):
-                    x = vi - k * th
-                    if kind == 0:
-                        grad += inv if abs(x) < width else zero
-                        ramp += min(one, max(zero, half + x * inv))
-                    else:
-                        u = x / width
-                        grad += inv / ((one + abs(u)) * (one + abs(u)))
-                        ramp += half + half * u / (one + abs(u))
+                si, grad, ramp = multi_output(vi, th, width, kind, kmax, one, zero, half, inv, top)
                 if store:
                     window[t, i, j] = grad
                 if smooth > 0:
@@ -311,16 +320,9 @@ def scan_rate(current, spikes, sens, live, a, b, th, reset, width, smooth, kind,
             for j in range(H):
                 c[j] = c[j] * a + current[t, i, j]
                 kc[j] = kc[j] * a + one
-                gate = one - min(o[j], one)
-                if reset == 0:
-                    v[j] = (v[j] * b + c[j]) * gate
-                    kv[j] = (kv[j] * b + kc[j]) * gate
-                elif reset == 1:
-                    v[j] = v[j] * b + c[j] - th * o[j]
-                    kv[j] = kv[j] * b + kc[j]
-                else:
-                    v[j] = v[j] * b * gate + c[j]
-                    kv[j] = kv[j] * b * gate + kc[j]
+                fired = min(o[j], one)  # a count resets like one spike; dv/dI: the same step, no threshold
+                v[j] = membrane_step(v[j], b, c[j], fired, o[j], th, reset, one)
+                kv[j] = membrane_step(kv[j], b, kc[j], fired, o[j], zero, reset, one)
                 if kmax == 1:
                     u = v[j] - th
                     s = one if u > 0 else zero
@@ -334,18 +336,7 @@ def scan_rate(current, spikes, sens, live, a, b, th, reset, width, smooth, kind,
                         if smooth > 0:
                             s = (one - smooth) * s + smooth * (half + half * (u / width) / r)
                 else:  # the count and the summed surrogate and integral of scan_forward_multi
-                    s = min(top, max(zero, math.ceil(v[j] / th) - one))
-                    d = zero
-                    ramp = zero
-                    for k in range(1, kmax + 1):
-                        x = v[j] - k * th
-                        if kind == 0:
-                            d += inv if abs(x) < width else zero
-                            ramp += min(one, max(zero, half + x * inv))
-                        else:
-                            r = one + abs(x) / width
-                            d += inv / (r * r)
-                            ramp += half + half * (x / width) / r
+                    s, d, ramp = multi_output(v[j], th, width, kind, kmax, one, zero, half, inv, top)
                     if smooth > 0:
                         s = (one - smooth) * s + smooth * ramp
                 if d >= live_floor:

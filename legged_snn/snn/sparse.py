@@ -203,9 +203,10 @@ def forward_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
                    ) -> tuple[torch.Tensor, Csr | CodedCsr | None]:
     """(T, N, K) or (R, K) 0/1 x -> (x W^T + b over the T*N (or R) rows, the sparse form used or None for the dense
     path). ``x`` may be None when ``csr`` is given. ``counts``: x holds integer spike counts (multi-spike neurons)."""
+    on_cpu = x is None or x.device.type == "cpu"
     # counts: the CSR's nnz is their sum, so a dense count matrix goes to the matmul without building the CSR first
-    dense_counts = csr is None and counts and float(x.sum()) >= DENSE_ABOVE * x.numel()
-    if (x is None or x.device.type == "cpu") and not dense_counts:
+    dense_counts = on_cpu and csr is None and counts and float(x.sum()) >= DENSE_ABOVE * x.numel()
+    if on_cpu and not dense_counts:
         if csr is None and counts:
             csr = csr_from_count_values(x)
         if csr is None:
